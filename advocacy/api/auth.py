@@ -1,0 +1,59 @@
+"""Bearer API keys with scopes; every view declares the scope it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from advocacy.errors import Forbidden, Unauthorized
+from advocacy.extensions import db
+from advocacy.workspaces.service import Principal, authenticate
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_principal() -> Principal:
+    principal: Principal | None = g.get("principal")
+    if principal is None:  # a view without @requires is a programming error
+        raise RuntimeError("view did not declare an auth requirement")
+    return principal
+
+
+def _authenticate_request(scope: str) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
+    principal = authenticate(db.session, secret.strip())
+    if principal is None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    g.principal = principal
+    if not principal.allows(scope):
+        raise Forbidden(f"This API key lacks the '{scope}' scope.")
+    return principal
+
+
+class ApiBlueprint(Blueprint):
+    """A flask-smorest Blueprint whose views say which key scope they need."""
+
+    def requires(self, scope: str) -> Callable[[F], F]:
+        def decorator(view: F) -> F:
+            @wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                _authenticate_request(scope)
+                return view(*args, **kwargs)
+
+            documented = self.doc(security=[{"bearerAuth": []}])(wrapper)
+            documented = self.alt_response(401, description="Missing, unknown or revoked key")(
+                documented
+            )
+            documented = self.alt_response(403, description=f"Key lacks the '{scope}' scope")(
+                documented
+            )
+            return documented  # type: ignore[no-any-return]
+
+        return decorator

@@ -1,0 +1,194 @@
+"""Customers: upsert, read, list, erase, export; their events and connections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.api.common import ItemResultSchema, PageArgsSchema
+from advocacy.customers import schemas as ins
+from advocacy.customers import service
+from advocacy.errors import Unprocessable
+from advocacy.extensions import db
+from advocacy.fields import ExternalId, Timestamp
+
+blp = ApiBlueprint("customers", __name__, url_prefix="/api/v1/customers", description="Customers")
+
+
+class ConsentOutSchema(ma.Schema):
+    email = ma.fields.Boolean()
+    sms = ma.fields.Boolean()
+    social = ma.fields.Boolean()
+
+
+class CustomerSchema(ma.Schema):
+    external_id = ma.fields.String()
+    email = ma.fields.String(allow_none=True)
+    first_name = ma.fields.String(allow_none=True)
+    last_name = ma.fields.String(allow_none=True)
+    locale = ma.fields.String(allow_none=True)
+    followers = ma.fields.Integer(allow_none=True)
+    consent = ma.fields.Nested(ConsentOutSchema)
+    attributes = ma.fields.Dict()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class CustomerPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CustomerSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class CustomerListArgsSchema(PageArgsSchema):
+    updated_since = Timestamp(load_default=None)
+
+
+class CustomerWriteResultSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "created, updated or unchanged"})
+    customer = ma.fields.Nested(CustomerSchema)
+
+
+class ConnectionSchema(ma.Schema):
+    source = ma.fields.String()
+    target = ma.fields.String()
+    direction = ma.fields.String(metadata={"description": "out: they interact; in: with them"})
+    channel = ma.fields.String()
+    replies = ma.fields.Integer()
+    likes = ma.fields.Integer()
+    shares = ma.fields.Integer()
+    messages = ma.fields.Integer()
+    follows = ma.fields.Boolean()
+    sentiment = ma.fields.Float(allow_none=True)
+    last_interaction_at = ma.fields.DateTime(allow_none=True)
+    updated_at = ma.fields.DateTime()
+
+
+class ConnectionPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ConnectionSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class EventSchema(ma.Schema):
+    event_id = ma.fields.String(allow_none=True)
+    kind = ma.fields.String()
+    label = ma.fields.String(allow_none=True)
+    value = ma.fields.Integer(allow_none=True)
+    amount = ma.fields.Integer(allow_none=True)
+    currency = ma.fields.String(allow_none=True)
+    occurred_at = ma.fields.DateTime()
+
+
+class MentionSchema(ma.Schema):
+    external_id = ma.fields.String()
+    channel = ma.fields.String()
+    text = ma.fields.String(allow_none=True)
+    language = ma.fields.String(allow_none=True)
+    sentiment = ma.fields.Float()
+    sentiment_source = ma.fields.String()
+    reach = ma.fields.Integer(allow_none=True)
+    occurred_at = ma.fields.DateTime()
+
+
+class CustomerExportSchema(ma.Schema):
+    customer = ma.fields.Nested(CustomerSchema)
+    events = ma.fields.List(ma.fields.Nested(EventSchema))
+    mentions = ma.fields.List(ma.fields.Nested(MentionSchema))
+    connections = ma.fields.List(ma.fields.Nested(ConnectionSchema))
+
+
+@blp.route("")
+class Customers(MethodView):
+    @blp.requires("read")
+    @blp.arguments(CustomerListArgsSchema, location="query")
+    @blp.response(200, CustomerPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List customers, oldest change first, with a cursor."""
+        items, cursor = service.list_customers(db.session, current_principal().workspace_id, **args)
+        return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/<string:external_id>")
+class CustomerResource(MethodView):
+    @blp.requires("read")
+    @blp.response(200, CustomerSchema)
+    @blp.alt_response(404, description="No such customer in this workspace")
+    def get(self, external_id: str) -> Any:
+        """Read one customer."""
+        return service.get_customer(db.session, current_principal().workspace_id, external_id)
+
+    @blp.requires("write")
+    @blp.arguments(ins.CustomerFieldsSchema)
+    @blp.response(200, CustomerWriteResultSchema)
+    def put(self, fields: dict[str, Any], external_id: str) -> dict[str, Any]:
+        """Create or replace a customer by their CRM id (idempotent)."""
+        external_id = _checked_external_id(external_id)
+        workspace_id = current_principal().workspace_id
+        (outcome,) = service.upsert_customers(
+            db.session, workspace_id, [{**fields, "external_id": external_id}]
+        )
+        customer = service.get_customer(db.session, workspace_id, external_id)
+        db.session.commit()
+        return {"status": outcome.status, "customer": customer}
+
+    @blp.requires("write")
+    @blp.response(204)
+    @blp.alt_response(404, description="No such customer in this workspace")
+    def delete(self, external_id: str) -> None:
+        """Erase a customer: personal data, connections, mention texts."""
+        service.erase_customer(db.session, current_principal().workspace_id, external_id)
+        db.session.commit()
+
+
+@blp.route("/<string:external_id>/export")
+class CustomerExport(MethodView):
+    @blp.requires("read")
+    @blp.response(200, CustomerExportSchema)
+    @blp.alt_response(404, description="No such customer in this workspace")
+    def get(self, external_id: str) -> dict[str, Any]:
+        """Everything held about a customer, as JSON."""
+        return service.export_customer(db.session, current_principal().workspace_id, external_id)
+
+
+@blp.route("/<string:external_id>/connections")
+class CustomerConnections(MethodView):
+    @blp.requires("read")
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, ConnectionPageSchema)
+    @blp.alt_response(404, description="No such customer in this workspace")
+    def get(self, args: dict[str, Any], external_id: str) -> dict[str, Any]:
+        """A customer's connections, both directions."""
+        items, cursor = service.list_connections(
+            db.session, current_principal().workspace_id, external_id, **args
+        )
+        return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/<string:external_id>/events")
+class CustomerEvents(MethodView):
+    @blp.requires("write")
+    @blp.arguments(ins.EventFieldsSchema)
+    @blp.response(201, ItemResultSchema)
+    @blp.alt_response(200, schema=ItemResultSchema, description="Already recorded (event_id)")
+    @blp.alt_response(404, description="No such customer in this workspace")
+    def post(self, fields: dict[str, Any], external_id: str) -> Any:
+        """Record one CRM engagement event for a customer."""
+        workspace_id = current_principal().workspace_id
+        service.get_customer(db.session, workspace_id, external_id)
+        (outcome,) = service.record_events(
+            db.session, workspace_id, [{**fields, "customer": external_id}]
+        )
+        body = {"index": 0, "key": fields.get("event_id"), "status": outcome.status}
+        db.session.commit()
+        return body, 201 if outcome.status == "created" else 200
+
+
+def _checked_external_id(external_id: str) -> str:
+    try:
+        return str(ExternalId().deserialize(external_id))
+    except ma.ValidationError as exc:
+        raise Unprocessable(
+            "The customer id in the path is not valid.", errors={"external_id": exc.messages}
+        ) from exc

@@ -1,0 +1,101 @@
+"""Command-line administration: ``flask --app advocacy workspaces|keys|demo``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from advocacy.errors import DomainError
+from advocacy.extensions import db
+from advocacy.workspaces import service
+from advocacy.workspaces.models import Workspace
+
+workspaces = AppGroup("workspaces", help="Manage workspaces (one brand's program each).")
+keys = AppGroup("keys", help="Manage API keys.")
+
+
+def _fail(error: DomainError) -> None:
+    db.session.rollback()
+    raise click.ClickException(error.detail)
+
+
+@workspaces.command("create")
+@click.argument("name")
+def create_workspace(name: str) -> None:
+    """Create a workspace and print an admin API key (shown once)."""
+    try:
+        workspace = service.create_workspace(db.session, name=name)
+        issued = service.create_api_key(
+            db.session, workspace_id=workspace.id, name="initial admin key", scopes=["admin"]
+        )
+    except DomainError as error:
+        _fail(error)
+        return
+    db.session.commit()
+    click.echo(f"workspace {workspace.id} {workspace.name!r} created")
+    click.echo(f"API key (shown once, store it now): {issued.secret}")
+
+
+@workspaces.command("list")
+def list_workspaces() -> None:
+    """List workspaces."""
+    for workspace in db.session.scalars(db.select(Workspace).order_by(Workspace.id)):
+        click.echo(f"{workspace.id}\t{workspace.name}\t{workspace.created_at.isoformat()}")
+
+
+@keys.command("create")
+@click.option("--workspace", "workspace_id", type=int, required=True, help="Workspace id")
+@click.option("--name", default="api key", show_default=True)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(service.SCOPES),
+    required=True,
+    help="Repeat for several scopes",
+)
+def create_key(workspace_id: int, name: str, scopes: tuple[str, ...]) -> None:
+    """Issue an API key with the given scopes (shown once)."""
+    try:
+        issued = service.create_api_key(
+            db.session, workspace_id=workspace_id, name=name, scopes=list(scopes)
+        )
+    except DomainError as error:
+        _fail(error)
+        return
+    db.session.commit()
+    click.echo(f"key {issued.key.id} ({', '.join(issued.key.scopes)}) for workspace {workspace_id}")
+    click.echo(f"API key (shown once, store it now): {issued.secret}")
+
+
+@keys.command("list")
+@click.option("--workspace", "workspace_id", type=int, default=None)
+def list_keys(workspace_id: int | None) -> None:
+    """List keys: id, workspace, prefix, scopes, state. Secrets are never shown."""
+    for key in service.list_api_keys(db.session, workspace_id=workspace_id):
+        state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
+        click.echo(
+            f"{key.id}\t{key.workspace_id}\t{key.prefix}…\t{','.join(key.scopes)}\t{key.name}\t{state}"
+        )
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+def revoke_key(key_id: int) -> None:
+    """Revoke a key: it stops working at once."""
+    try:
+        key = service.revoke_api_key(db.session, key_id=key_id)
+    except DomainError as error:
+        _fail(error)
+        return
+    db.session.commit()
+    click.echo(f"key {key.id} revoked")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(workspaces)
+    app.cli.add_command(keys)
+    from advocacy.demo import demo_command
+
+    app.cli.add_command(demo_command)

@@ -1,0 +1,112 @@
+"""Settings from the environment.
+
+Everything the service reads from its environment is read here, once, by
+``load_settings``; nothing reads ``os.environ`` at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "test", "production")
+DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+DEFAULT_IMPORT_MAX_CONTENT_LENGTH = 1024 * 1024 * 1024
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _dev_secret(instance_path: Path) -> str:
+    """A development secret kept in instance/, so links survive restarts."""
+    path = instance_path / "dev-secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """Turn environment variables into Flask configuration.
+
+    Raises ``ConfigError`` when the service must not start (no SECRET_KEY
+    outside development, an unknown environment, a malformed number).
+    """
+    environment = env.get("ADVOCACY_ENV", "production").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"ADVOCACY_ENV must be one of {', '.join(ENVIRONMENTS)}")
+
+    secret_key = env.get("SECRET_KEY", "").strip()
+    if not secret_key:
+        if environment == "production":
+            raise ConfigError(
+                "SECRET_KEY is required outside development "
+                "(set ADVOCACY_ENV=development for a local secret)"
+            )
+        secret_key = _dev_secret(instance_path)
+    elif environment == "production" and len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+
+    database_url = env.get("DATABASE_URL", "").strip()
+    if not database_url:
+        database_url = f"sqlite:///{instance_path / 'advocacy.sqlite3'}"
+    elif database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+
+    signing_keys = [k.strip() for k in env.get("REFERRAL_SIGNING_KEYS", "").split(",") if k.strip()]
+    if not signing_keys:
+        if environment == "production":
+            raise ConfigError("REFERRAL_SIGNING_KEYS is required outside development")
+        signing_keys = [secret_key]
+
+    return {
+        "ADVOCACY_ENV": environment,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REFERRAL_SIGNING_KEYS": signing_keys,
+        "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
+        "IMPORT_MAX_CONTENT_LENGTH": _int(
+            env, "IMPORT_MAX_CONTENT_LENGTH", DEFAULT_IMPORT_MAX_CONTENT_LENGTH
+        ),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+    }
+
+
+def is_sqlite(database_url: str) -> bool:
+    return database_url.startswith("sqlite")
+
+
+def check_worker_count(database_url: str, workers: int) -> None:
+    """SQLite has one writer: refuse to run it under several worker processes."""
+    if is_sqlite(database_url) and workers > 1:
+        raise ConfigError(
+            f"SQLite allows one writer: run one gunicorn worker (got {workers}); "
+            "use threads for concurrency, or PostgreSQL via DATABASE_URL to scale out"
+        )
+
+
+def settings_from_environ(instance_path: Path) -> dict[str, Any]:
+    return load_settings(os.environ, instance_path)

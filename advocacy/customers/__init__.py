@@ -1,0 +1,2 @@
+"""Customers and what the CRM and listening tools tell us about them:
+engagement events, mentions with sentiment, and social connections."""

@@ -1,0 +1,546 @@
+"""Writing and reading customers, events, mentions and connections.
+
+Every function takes a session and a workspace id; it adds and flushes, never
+commits. The batch writers take already validated items (see ``schemas``) and
+do one SELECT and at most one INSERT and one UPDATE per call, whatever the
+batch size, so imports of 100k rows never build 100k ORM objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from advocacy.customers import sentiment
+from advocacy.customers.emails import normalize_email
+from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
+from advocacy.errors import NotFound, Unprocessable
+from advocacy.types import utcnow
+
+CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
+UNKNOWN_CUSTOMER = "Unknown customer."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    errors: dict[str, list[str]] | None = None
+
+
+def _rejected(field: str, message: str) -> Outcome:
+    return Outcome(REJECTED, {field: [message]})
+
+
+# --- customers -------------------------------------------------------------
+
+CUSTOMER_COLUMNS = (
+    "email",
+    "email_normalized",
+    "first_name",
+    "last_name",
+    "locale",
+    "followers",
+    "consent_email",
+    "consent_sms",
+    "consent_social",
+    "attributes",
+)
+
+
+def _customer_values(item: dict[str, Any]) -> dict[str, Any]:
+    consent = item.get("consent") or {}
+    email = item.get("email")
+    return {
+        "email": email,
+        "email_normalized": normalize_email(email) if email else None,
+        "first_name": item.get("first_name"),
+        "last_name": item.get("last_name"),
+        "locale": item.get("locale"),
+        "followers": item.get("followers"),
+        "consent_email": bool(consent.get("email", False)),
+        "consent_sms": bool(consent.get("sms", False)),
+        "consent_social": bool(consent.get("social", False)),
+        "attributes": item.get("attributes") or {},
+    }
+
+
+def upsert_customers(
+    session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
+) -> list[Outcome]:
+    """Create or replace customers by ``external_id``; the last of duplicates wins."""
+    keys = {item["external_id"] for item in items}
+    current: dict[str, dict[str, Any]] = {}
+    ids: dict[str, int] = {}
+    if keys:
+        rows = session.execute(
+            select(
+                Customer.id, Customer.external_id, *[getattr(Customer, c) for c in CUSTOMER_COLUMNS]
+            ).where(Customer.workspace_id == workspace_id, Customer.external_id.in_(keys))
+        )
+        for row in rows:
+            ids[row.external_id] = row.id
+            current[row.external_id] = {c: getattr(row, c) for c in CUSTOMER_COLUMNS}
+    new: dict[str, dict[str, Any]] = {}
+    changed: dict[str, dict[str, Any]] = {}
+    outcomes = []
+    for item in items:
+        key = item["external_id"]
+        values = _customer_values(item)
+        if key in new:
+            status = UNCHANGED if new[key] == values else UPDATED
+            new[key] = values
+        elif key in current:
+            status = UNCHANGED if current[key] == values else UPDATED
+            if status == UPDATED:
+                changed[key] = values
+                current[key] = values
+        else:
+            status = CREATED
+            new[key] = values
+        outcomes.append(Outcome(status))
+    now = utcnow()
+    if new:
+        session.execute(
+            insert(Customer),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "external_id": k,
+                    "created_at": now,
+                    "updated_at": now,
+                    **v,
+                }
+                for k, v in new.items()
+            ],
+        )
+    if changed:
+        session.execute(
+            update(Customer), [{"id": ids[k], "updated_at": now, **v} for k, v in changed.items()]
+        )
+    return outcomes
+
+
+def resolve_customer_ids(
+    session: Session, workspace_id: int, external_ids: Iterable[str | None]
+) -> dict[str, int]:
+    """Map external ids to row ids; erased and unknown ones are simply absent."""
+    wanted = {e for e in external_ids if e}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Customer.external_id, Customer.id).where(
+            Customer.workspace_id == workspace_id, Customer.external_id.in_(wanted)
+        )
+    )
+    return {row.external_id: row.id for row in rows}
+
+
+def get_customer(session: Session, workspace_id: int, external_id: str) -> Customer:
+    customer = session.scalar(
+        select(Customer).where(
+            Customer.workspace_id == workspace_id,
+            Customer.external_id == external_id,
+            Customer.erased_at.is_(None),
+        )
+    )
+    if customer is None:
+        raise NotFound(f"No customer {external_id!r} in this workspace.")
+    return customer
+
+
+def encode_cursor(*parts: Any) -> str:
+    raw = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from exc
+    if not isinstance(parts, list) or len(parts) != arity:
+        raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
+    return parts
+
+
+def list_customers(
+    session: Session,
+    workspace_id: int,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    updated_since: datetime | None = None,
+) -> tuple[list[Customer], str | None]:
+    """Customers in (updated_at, id) order: a sync can resume from its last cursor."""
+    query = select(Customer).where(
+        Customer.workspace_id == workspace_id, Customer.erased_at.is_(None)
+    )
+    if updated_since is not None:
+        query = query.where(Customer.updated_at >= updated_since)
+    if cursor:
+        stamp, last_id = decode_cursor(cursor, 2)
+        try:
+            after = datetime.fromisoformat(stamp)
+            last_id = int(last_id)
+        except (TypeError, ValueError) as exc:
+            raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from exc
+        query = query.where(
+            or_(
+                Customer.updated_at > after,
+                and_(Customer.updated_at == after, Customer.id > last_id),
+            )
+        )
+    rows = list(session.scalars(query.order_by(Customer.updated_at, Customer.id).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].updated_at, rows[-1].id)
+    return rows, next_cursor
+
+
+def erase_customer(session: Session, workspace_id: int, external_id: str) -> None:
+    """Erase a person: personal fields, their connections, their mentions' texts.
+
+    The row stays under a random pseudonym so aggregates (event amounts, and
+    later ledger entries) still add up; nothing left names the person.
+    """
+    customer = get_customer(session, workspace_id, external_id)
+    session.execute(
+        delete(Connection).where(
+            Connection.workspace_id == workspace_id,
+            or_(Connection.source_id == customer.id, Connection.target_id == customer.id),
+        )
+    )
+    session.execute(
+        update(Mention)
+        .where(Mention.workspace_id == workspace_id, Mention.customer_id == customer.id)
+        .values(text=None, updated_at=utcnow())
+    )
+    customer.external_id = "~" + uuid.uuid4().hex
+    for column in CUSTOMER_COLUMNS:
+        setattr(customer, column, None)
+    customer.consent_email = customer.consent_sms = customer.consent_social = False
+    customer.attributes = {}
+    customer.erased_at = customer.updated_at = utcnow()
+    session.flush()
+
+
+# --- engagement events ----------------------------------------------------
+
+EVENT_COLUMNS = ("customer_id", "kind", "label", "value", "amount", "currency", "occurred_at")
+
+
+def record_events(
+    session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
+) -> list[Outcome]:
+    """Record CRM events; an ``event_id`` seen before updates that event instead."""
+    customers = resolve_customer_ids(session, workspace_id, (i["customer"] for i in items))
+    event_ids = {i["event_id"] for i in items if i.get("event_id")}
+    current: dict[str, dict[str, Any]] = {}
+    row_ids: dict[str, int] = {}
+    if event_ids:
+        rows = session.execute(
+            select(
+                EngagementEvent.id,
+                EngagementEvent.event_id,
+                *[getattr(EngagementEvent, c) for c in EVENT_COLUMNS],
+            ).where(
+                EngagementEvent.workspace_id == workspace_id,
+                EngagementEvent.event_id.in_(event_ids),
+            )
+        )
+        for row in rows:
+            row_ids[row.event_id] = row.id
+            current[row.event_id] = {c: getattr(row, c) for c in EVENT_COLUMNS}
+    anonymous: list[dict[str, Any]] = []
+    new: dict[str, dict[str, Any]] = {}
+    changed: dict[str, dict[str, Any]] = {}
+    outcomes = []
+    for item in items:
+        customer_id = customers.get(item["customer"])
+        if customer_id is None:
+            outcomes.append(_rejected("customer", UNKNOWN_CUSTOMER))
+            continue
+        values = {"customer_id": customer_id, **{c: item.get(c) for c in EVENT_COLUMNS[1:]}}
+        key = item.get("event_id")
+        if key is None:
+            anonymous.append(values)
+            outcomes.append(Outcome(CREATED))
+        elif key in new:
+            outcomes.append(Outcome(UNCHANGED if new[key] == values else UPDATED))
+            new[key] = values
+        elif key in current:
+            status = UNCHANGED if current[key] == values else UPDATED
+            if status == UPDATED:
+                changed[key] = current[key] = values
+            outcomes.append(Outcome(status))
+        else:
+            new[key] = values
+            outcomes.append(Outcome(CREATED))
+    now = utcnow()
+    rows_to_insert = [{"event_id": None, **v} for v in anonymous] + [
+        {"event_id": k, **v} for k, v in new.items()
+    ]
+    if rows_to_insert:
+        session.execute(
+            insert(EngagementEvent),
+            [{"workspace_id": workspace_id, "created_at": now, **r} for r in rows_to_insert],
+        )
+    if changed:
+        session.execute(
+            update(EngagementEvent), [{"id": row_ids[k], **v} for k, v in changed.items()]
+        )
+    return outcomes
+
+
+# --- mentions -------------------------------------------------------------
+
+MENTION_COLUMNS = (
+    "channel",
+    "customer_id",
+    "text",
+    "language",
+    "sentiment",
+    "sentiment_source",
+    "reach",
+    "occurred_at",
+)
+
+
+def record_mentions(
+    session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
+) -> list[Outcome]:
+    """Upsert mentions by ``external_id``, scoring text that came without a sentiment."""
+    customers = resolve_customer_ids(session, workspace_id, (i.get("customer") for i in items))
+    keys = {i["external_id"] for i in items}
+    current: dict[str, dict[str, Any]] = {}
+    row_ids: dict[str, int] = {}
+    rows = session.execute(
+        select(
+            Mention.id, Mention.external_id, *[getattr(Mention, c) for c in MENTION_COLUMNS]
+        ).where(Mention.workspace_id == workspace_id, Mention.external_id.in_(keys))
+    )
+    for row in rows:
+        row_ids[row.external_id] = row.id
+        current[row.external_id] = {c: getattr(row, c) for c in MENTION_COLUMNS}
+    new: dict[str, dict[str, Any]] = {}
+    changed: dict[str, dict[str, Any]] = {}
+    outcomes = []
+    for item in items:
+        customer_id = None
+        if item.get("customer"):
+            customer_id = customers.get(item["customer"])
+            if customer_id is None:
+                outcomes.append(_rejected("customer", UNKNOWN_CUSTOMER))
+                continue
+        if item.get("sentiment") is not None:
+            score, source = float(item["sentiment"]), "provided"
+        else:
+            score, source = sentiment.score_text(item["text"]), sentiment.SOURCE
+        values = {
+            "channel": item["channel"],
+            "customer_id": customer_id,
+            "text": item.get("text"),
+            "language": item.get("language"),
+            "sentiment": score,
+            "sentiment_source": source,
+            "reach": item.get("reach"),
+            "occurred_at": item["occurred_at"],
+        }
+        key = item["external_id"]
+        if key in new:
+            outcomes.append(Outcome(UNCHANGED if new[key] == values else UPDATED))
+            new[key] = values
+        elif key in current:
+            status = UNCHANGED if current[key] == values else UPDATED
+            if status == UPDATED:
+                changed[key] = current[key] = values
+            outcomes.append(Outcome(status))
+        else:
+            new[key] = values
+            outcomes.append(Outcome(CREATED))
+    now = utcnow()
+    if new:
+        session.execute(
+            insert(Mention),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "external_id": k,
+                    "created_at": now,
+                    "updated_at": now,
+                    **v,
+                }
+                for k, v in new.items()
+            ],
+        )
+    if changed:
+        session.execute(
+            update(Mention),
+            [{"id": row_ids[k], "updated_at": now, **v} for k, v in changed.items()],
+        )
+    return outcomes
+
+
+# --- connections ----------------------------------------------------------
+
+CONNECTION_COLUMNS = (
+    "replies",
+    "likes",
+    "shares",
+    "messages",
+    "follows",
+    "sentiment",
+    "last_interaction_at",
+)
+
+
+def upsert_connections(
+    session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
+) -> list[Outcome]:
+    """Upsert directed edges by (source, target, channel); counts are absolute, not added."""
+    customers = resolve_customer_ids(
+        session, workspace_id, [i["source"] for i in items] + [i["target"] for i in items]
+    )
+    resolved: list[tuple[int, int, str] | Outcome] = []
+    for item in items:
+        source, target = customers.get(item["source"]), customers.get(item["target"])
+        if source is None:
+            resolved.append(_rejected("source", UNKNOWN_CUSTOMER))
+        elif target is None:
+            resolved.append(_rejected("target", UNKNOWN_CUSTOMER))
+        else:
+            resolved.append((source, target, item["channel"]))
+    keys = {k for k in resolved if isinstance(k, tuple)}
+    current: dict[tuple[int, int, str], dict[str, Any]] = {}
+    row_ids: dict[tuple[int, int, str], int] = {}
+    if keys:
+        rows = session.execute(
+            select(
+                Connection.id,
+                Connection.source_id,
+                Connection.target_id,
+                Connection.channel,
+                *[getattr(Connection, c) for c in CONNECTION_COLUMNS],
+            ).where(
+                Connection.workspace_id == workspace_id,
+                tuple_(Connection.source_id, Connection.target_id, Connection.channel).in_(keys),
+            )
+        )
+        for row in rows:
+            key = (row.source_id, row.target_id, row.channel)
+            row_ids[key] = row.id
+            current[key] = {c: getattr(row, c) for c in CONNECTION_COLUMNS}
+    new: dict[tuple[int, int, str], dict[str, Any]] = {}
+    changed: dict[tuple[int, int, str], dict[str, Any]] = {}
+    outcomes = []
+    for item, key in zip(items, resolved, strict=True):
+        if isinstance(key, Outcome):
+            outcomes.append(key)
+            continue
+        values = {c: item.get(c) for c in CONNECTION_COLUMNS}
+        if key in new:
+            outcomes.append(Outcome(UNCHANGED if new[key] == values else UPDATED))
+            new[key] = values
+        elif key in current:
+            status = UNCHANGED if current[key] == values else UPDATED
+            if status == UPDATED:
+                changed[key] = current[key] = values
+            outcomes.append(Outcome(status))
+        else:
+            new[key] = values
+            outcomes.append(Outcome(CREATED))
+    now = utcnow()
+    if new:
+        session.execute(
+            insert(Connection),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "source_id": s,
+                    "target_id": t,
+                    "channel": ch,
+                    "created_at": now,
+                    "updated_at": now,
+                    **v,
+                }
+                for (s, t, ch), v in new.items()
+            ],
+        )
+    if changed:
+        session.execute(
+            update(Connection),
+            [{"id": row_ids[k], "updated_at": now, **v} for k, v in changed.items()],
+        )
+    return outcomes
+
+
+def list_connections(
+    session: Session, workspace_id: int, external_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A customer's ties in both directions, by id."""
+    customer = get_customer(session, workspace_id, external_id)
+    query = select(Connection).where(
+        Connection.workspace_id == workspace_id,
+        or_(Connection.source_id == customer.id, Connection.target_id == customer.id),
+    )
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        if not isinstance(last_id, int):
+            raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
+        query = query.where(Connection.id > last_id)
+    rows = list(session.scalars(query.order_by(Connection.id).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    rows = rows[:limit]
+    names = {
+        row.id: row.external_id
+        for row in session.execute(
+            select(Customer.id, Customer.external_id).where(
+                Customer.id.in_({r.source_id for r in rows} | {r.target_id for r in rows})
+            )
+        )
+    }
+    items = [
+        {
+            "source": names[r.source_id],
+            "target": names[r.target_id],
+            "direction": "out" if r.source_id == customer.id else "in",
+            "channel": r.channel,
+            **{c: getattr(r, c) for c in CONNECTION_COLUMNS},
+            "updated_at": r.updated_at,
+        }
+        for r in rows
+    ]
+    return items, next_cursor
+
+
+def export_customer(session: Session, workspace_id: int, external_id: str) -> dict[str, Any]:
+    """Everything held about one person (data subject access request)."""
+    customer = get_customer(session, workspace_id, external_id)
+    events = session.scalars(
+        select(EngagementEvent)
+        .where(EngagementEvent.customer_id == customer.id)
+        .order_by(EngagementEvent.occurred_at, EngagementEvent.id)
+    )
+    mentions = session.scalars(
+        select(Mention)
+        .where(Mention.customer_id == customer.id)
+        .order_by(Mention.occurred_at, Mention.id)
+    )
+    connections, _ = list_connections(session, workspace_id, external_id, limit=10**9, cursor=None)
+    return {
+        "customer": customer,
+        "events": list(events),
+        "mentions": list(mentions),
+        "connections": connections,
+    }

@@ -1,0 +1,1 @@
+"""Batch and bulk ingestion: validate each item on its own, apply the good ones."""

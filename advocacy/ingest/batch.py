@@ -1,0 +1,86 @@
+"""One path for JSON batches and file imports: validate item by item, apply in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import marshmallow as ma
+from sqlalchemy.orm import Session
+
+from advocacy.customers import schemas, service
+from advocacy.customers.service import REJECTED, Outcome
+from advocacy.errors import flatten_errors
+
+
+@dataclass(frozen=True)
+class Kind:
+    schema: type[ma.Schema]
+    apply: Callable[[Session, int, Sequence[dict[str, Any]]], list[Outcome]]
+    key: Callable[[dict[str, Any]], str]
+
+
+KINDS: dict[str, Kind] = {
+    "customers": Kind(
+        schemas.CustomerItemSchema, service.upsert_customers, lambda i: i["external_id"]
+    ),
+    "events": Kind(
+        schemas.EventItemSchema,
+        service.record_events,
+        lambda i: i.get("event_id") or i["customer"],
+    ),
+    "mentions": Kind(
+        schemas.MentionItemSchema, service.record_mentions, lambda i: i["external_id"]
+    ),
+    "connections": Kind(
+        schemas.ConnectionItemSchema,
+        service.upsert_connections,
+        lambda i: f"{i['source']}>{i['target']}@{i['channel']}",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    index: int
+    status: str
+    key: str | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+def ingest_items(
+    session: Session,
+    workspace_id: int,
+    kind: str,
+    raw_items: Sequence[Any],
+    *,
+    defaults: dict[str, Any] | None = None,
+) -> list[ItemResult]:
+    """Validate each raw item, apply the valid ones in bulk; one result per item, in order."""
+    spec = KINDS[kind]
+    schema = spec.schema()
+    results: list[ItemResult | None] = [None] * len(raw_items)
+    valid: list[tuple[int, dict[str, Any]]] = []
+    for index, raw in enumerate(raw_items):
+        if not isinstance(raw, dict):
+            results[index] = ItemResult(index, REJECTED, errors={"_schema": ["Not an object."]})
+            continue
+        try:
+            item = schema.load({**raw, **(defaults or {})})
+        except ma.ValidationError as exc:
+            results[index] = ItemResult(index, REJECTED, errors=flatten_errors(exc.messages))
+            continue
+        valid.append((index, item))
+    outcomes = spec.apply(session, workspace_id, [item for _, item in valid]) if valid else []
+    for (index, item), outcome in zip(valid, outcomes, strict=True):
+        results[index] = ItemResult(index, outcome.status, spec.key(item), outcome.errors)
+    session.flush()
+    return [r for r in results if r is not None]
+
+
+def summarise(results: Sequence[ItemResult]) -> dict[str, int]:
+    summary = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    for result in results:
+        summary[result.status] += 1
+    return summary

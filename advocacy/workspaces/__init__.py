@@ -1,0 +1,1 @@
+"""Workspaces (one brand's program each) and their API keys."""

@@ -1,0 +1,114 @@
+"""Creating workspaces, issuing, checking and revoking API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from advocacy.errors import NotFound, Unprocessable
+from advocacy.types import utcnow
+from advocacy.workspaces.models import ApiKey, Workspace
+
+KEY_PREFIX = "adv_"
+SCOPES = ("read", "write", "campaigns", "conversions", "admin")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key as issued: the secret is only ever available here, once."""
+
+    key: ApiKey
+    secret: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key and the workspace every query is scoped to."""
+
+    api_key_id: int
+    workspace_id: int
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_workspace(session: Session, *, name: str) -> Workspace:
+    name = name.strip()
+    if not name:
+        raise Unprocessable("A workspace needs a name.", errors={"name": ["Must not be empty."]})
+    workspace = Workspace(name=name)
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+def get_workspace(session: Session, workspace_id: int) -> Workspace:
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFound(f"No workspace {workspace_id}.")
+    return workspace
+
+
+def create_api_key(
+    session: Session, *, workspace_id: int, name: str, scopes: list[str] | tuple[str, ...]
+) -> IssuedKey:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise Unprocessable(
+            "Unknown or missing scopes.",
+            errors={
+                "scopes": [f"Choose from {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}."]
+            },
+        )
+    get_workspace(session, workspace_id)
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        workspace_id=workspace_id,
+        name=name,
+        prefix=secret[:12],
+        key_hash=hash_key(secret),
+        scopes=sorted(set(scopes)),
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(key=key, secret=secret)
+
+
+def list_api_keys(session: Session, *, workspace_id: int | None = None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if workspace_id is not None:
+        query = query.where(ApiKey.workspace_id == workspace_id)
+    return list(session.scalars(query))
+
+
+def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"No API key {key_id}.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    session.flush()
+    return key
+
+
+def authenticate(session: Session, secret: str) -> Principal | None:
+    """The principal for a presented key, or None for an unknown or revoked one."""
+    if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
+        return None
+    row = session.execute(
+        select(ApiKey.id, ApiKey.workspace_id, ApiKey.scopes).where(
+            ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Principal(api_key_id=row.id, workspace_id=row.workspace_id, scopes=frozenset(row.scopes))

@@ -1,0 +1,103 @@
+"""Fixtures: one app per session on a real database, one rolled-back transaction per test.
+
+The database is SQLite in a temporary file, or PostgreSQL when DATABASE_URL
+is set (CI runs the suite on both). The schema comes from the Alembic
+migrations, never from create_all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import flask_migrate
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from advocacy import create_app
+from advocacy.extensions import db
+from tests.factories import ApiClient, make_workspace
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
+os.environ.setdefault("REFERRAL_SIGNING_KEYS", "test-signing-key-0123456789abcdef")
+os.environ["ADVOCACY_ENV"] = "test"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        _reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    """A session inside an outer transaction that is rolled back after the test.
+
+    The engine is swapped for one connection in a transaction; every session the
+    app opens joins it with a SAVEPOINT, so views can commit as they do in
+    production and the test still leaves nothing behind.
+    """
+    with app.app_context():
+        engines = db._app_engines[app]
+        engine = engines[None]
+        connection = engine.connect()
+        outer = connection.begin()
+        original_session = db.session
+        engines[None] = connection  # type: ignore[assignment]
+        db.session = db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original_session
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, session: Any) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def workspace(session: Any) -> Any:
+    return make_workspace(session, "Acme")
+
+
+@pytest.fixture
+def api(client: FlaskClient, workspace: Any) -> ApiClient:
+    """A client authenticated with an admin key of the ``workspace``."""
+    return ApiClient(client, workspace.admin_key)
+
+
+@pytest.fixture
+def other_api(client: FlaskClient, session: Any) -> ApiClient:
+    """A client of another workspace, to prove isolation."""
+    return ApiClient(client, make_workspace(session, "Rival").admin_key)
