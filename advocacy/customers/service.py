@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from advocacy.customers import sentiment
@@ -433,12 +433,16 @@ def upsert_connections(
                 Connection.channel,
                 *[getattr(Connection, c) for c in CONNECTION_COLUMNS],
             ).where(
+                # source_id IN (...) uses the unique index; a row-value IN list does not.
                 Connection.workspace_id == workspace_id,
-                tuple_(Connection.source_id, Connection.target_id, Connection.channel).in_(keys),
+                Connection.source_id.in_({source for source, _, _ in keys}),
+                Connection.target_id.in_({target for _, target, _ in keys}),
             )
         )
         for row in rows:
             key = (row.source_id, row.target_id, row.channel)
+            if key not in keys:
+                continue
             row_ids[key] = row.id
             current[key] = {c: getattr(row, c) for c in CONNECTION_COLUMNS}
     new: dict[tuple[int, int, str], dict[str, Any]] = {}

@@ -1,0 +1,112 @@
+"""Shared by the benchmarks: a scratch PostgreSQL database, a gunicorn server, a key.
+
+Benchmarks talk to a real server over loopback only, and clean up after themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+BENCH_SECRET = "bench-secret-key-0123456789abcdef-0123456789"
+
+
+def pg_url(database: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
+@contextlib.contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """A fresh PostgreSQL database migrated to head; dropped afterwards."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_url(name)
+    try:
+        subprocess.run(
+            [str(BIN / "flask"), "--app", "advocacy", "db", "upgrade"],
+            cwd=ROOT,
+            env=bench_env(url),
+            check=True,
+            capture_output=True,
+        )
+        yield url
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        ADVOCACY_ENV="production",
+        SECRET_KEY=BENCH_SECRET,
+        REFERRAL_SIGNING_KEYS="bench-signing-key-0123456789abcdef",
+        LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+def create_workspace_key(database_url: str, name: str = "Bench") -> str:
+    out = subprocess.run(
+        [str(BIN / "flask"), "--app", "advocacy", "workspaces", "create", name],
+        cwd=ROOT,
+        env=bench_env(database_url),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().rsplit(" ", 1)[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, app: str = "wsgi:app", **env: str) -> Iterator[str]:
+    """Serve ``app`` with the production gunicorn.conf.py on a free loopback port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app],
+        cwd=ROOT,
+        env=bench_env(database_url, **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "gunicorn did not start: "
+                        + (proc.stderr.read().decode() if proc.stderr else "")
+                    ) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
