@@ -40,6 +40,10 @@ def _configure_database(app: Flask) -> None:
     if is_sqlite(uri):
         options.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
     else:
+        # No server-side prepared statements: a generic plan made while a table was still
+        # small (early in a bulk import) would keep seq-scanning it, and PgBouncer in
+        # transaction mode cannot carry them anyway.
+        options.setdefault("connect_args", {"prepare_threshold": None})
         options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_size", 10)
         options.setdefault("max_overflow", 10)

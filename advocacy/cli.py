@@ -93,9 +93,38 @@ def revoke_key(key_id: int) -> None:
     click.echo(f"key {key.id} revoked")
 
 
+@click.command("rank")
+@click.option(
+    "--workspace", "workspace_id", type=int, default=None, help="Default: every workspace"
+)
+def rank(workspace_id: int | None) -> None:
+    """Recompute advocate rankings (one snapshot per workspace)."""
+    from advocacy.advocates.service import rank_workspace
+
+    ids = (
+        [workspace_id]
+        if workspace_id is not None
+        else list(db.session.scalars(db.select(Workspace.id).order_by(Workspace.id)))
+    )
+    for wid in ids:
+        try:
+            service.get_workspace(db.session, wid)
+        except DomainError as error:
+            _fail(error)
+            return
+        snapshot = rank_workspace(db.session, wid)
+        db.session.commit()
+        click.echo(
+            f"workspace {wid}: snapshot v{snapshot.version}, {snapshot.customers} customers "
+            f"({snapshot.eligible} eligible), {snapshot.connections} connections, "
+            f"{snapshot.duration_ms} ms"
+        )
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(workspaces)
     app.cli.add_command(keys)
+    app.cli.add_command(rank)
     from advocacy.demo import demo_command
 
     app.cli.add_command(demo_command)

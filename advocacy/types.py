@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer
+import numpy as np
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -41,3 +42,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+
+class FloatVector(TypeDecorator[np.ndarray]):
+    """A fixed-length float64 vector stored as little-endian bytes (bytea/BLOB).
+
+    Cheaper to bulk-write than a SQL array (no per-element headers to parse), and the
+    same on every backend. NaN stands for "unknown".
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return np.asarray(value, dtype="<f8").tobytes()
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> np.ndarray | None:
+        if value is None:
+            return None
+        return np.frombuffer(value, dtype="<f8")

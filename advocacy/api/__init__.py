@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from advocacy.api import customers, ingest, ops
+from advocacy.api import advocates, customers, ingest, ops
 from advocacy.errors import ProblemApi
 
 
@@ -13,4 +13,5 @@ def register_api(app: Flask) -> None:
     api = ProblemApi(app)
     api.register_blueprint(customers.blp)
     api.register_blueprint(ingest.blp)
+    api.register_blueprint(advocates.blp)
     app.register_blueprint(ops.blp)

@@ -12,10 +12,12 @@ from typing import IO, Any
 import marshmallow as ma
 from sqlalchemy.orm import Session
 
+from advocacy.customers.service import refresh_statistics
 from advocacy.errors import DomainError, Unprocessable
 from advocacy.ingest.batch import KINDS, ingest_items
 
 CHUNK_ROWS = 1000
+ANALYZE_FIRST_AT = 5_000
 MAX_LISTED_ERRORS = 1000
 FORMATS = {
     "application/x-ndjson": "ndjson",
@@ -67,7 +69,7 @@ def _ndjson_rows(text: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
             continue
         try:
             yield number, json.loads(line), None
-        except ValueError:
+        except (ValueError, RecursionError):
             yield number, None, "Not valid JSON."
 
 
@@ -104,7 +106,7 @@ def _coerce(schema: ma.Schema, row: dict[str | None, Any]) -> dict[str, Any]:
                 value = float(cell)
             elif isinstance(target, ma.fields.Dict):
                 value = json.loads(cell)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = cell
         if sub:
             out.setdefault(name, {})
@@ -133,12 +135,19 @@ def run_import(
     """Apply a file's valid rows; report rejected ones by line. Re-running changes nothing."""
     fmt = format_for(content_type)
     report = ImportReport(kind=kind, format=fmt)
-    text = io.TextIOWrapper(io.BufferedReader(stream, 1 << 16), encoding="utf-8", newline="")
+    text = io.TextIOWrapper(io.BufferedReader(stream, 1 << 16), encoding="utf-8-sig", newline="")
     schema = KINDS[kind].schema()
     rows = _ndjson_rows(text) if fmt == "ndjson" else _csv_rows(text, schema)
     chunk: list[tuple[int, Any]] = []
+    next_analyze = ANALYZE_FIRST_AT
 
     def flush() -> None:
+        nonlocal next_analyze
+        if report.rows >= next_analyze:
+            # The planner's statistics lag behind a bulk load inside one transaction and
+            # lead it to scan whole tables per chunk; refresh them as the tables grow.
+            refresh_statistics(session, kind)
+            next_analyze *= 4
         results = ingest_items(session, workspace_id, kind, [item for _, item in chunk])
         for (line, _), result in zip(chunk, results, strict=True):
             if result.errors and result.status == "rejected":

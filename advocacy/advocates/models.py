@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from advocacy.extensions import db
+from advocacy.types import BigId, FloatVector, UTCDateTime, utcnow
+
+
+class RankingSnapshot(db.Model):  # type: ignore[name-defined,misc]
+    """One run of the ranking for a workspace: when, with which parameters, how long."""
+
+    __tablename__ = "ranking_snapshots"
+    __table_args__ = (UniqueConstraint("workspace_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    customers: Mapped[int] = mapped_column(Integer)
+    eligible: Mapped[int] = mapped_column(Integer)
+    connections: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AdvocateScore(db.Model):  # type: ignore[name-defined,misc]
+    """One customer's components, scores, ranks and the facts behind them, in a snapshot."""
+
+    __tablename__ = "advocate_scores"
+    __table_args__ = (
+        Index("ix_advocate_scores_awareness", "snapshot_id", "rank_awareness"),
+        Index("ix_advocate_scores_consideration", "snapshot_id", "rank_consideration"),
+        Index("ix_advocate_scores_conversion", "snapshot_id", "rank_conversion"),
+    )
+
+    # No foreign keys on purpose: these rows are derived in bulk (a million per run) and a
+    # per-row referential check would dominate the write. They are written in the same
+    # transaction as their snapshot, from customer ids just read; customers are never
+    # deleted (erasure pseudonymises), and old snapshots are pruned scores first.
+    snapshot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    engagement: Mapped[float] = mapped_column(Float)
+    sentiment: Mapped[float] = mapped_column(Float)
+    influence: Mapped[float] = mapped_column(Float)
+    reach: Mapped[float] = mapped_column(Float)
+    track_record: Mapped[float] = mapped_column(Float)
+    score_awareness: Mapped[float] = mapped_column(Float)
+    score_consideration: Mapped[float] = mapped_column(Float)
+    score_conversion: Mapped[float] = mapped_column(Float)
+    rank_awareness: Mapped[int] = mapped_column(Integer)
+    rank_consideration: Mapped[int] = mapped_column(Integer)
+    rank_conversion: Mapped[int] = mapped_column(Integer)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    # Bitmask of the detractor gates that fired (0 when eligible).
+    gate: Mapped[int] = mapped_column(SmallInteger)
+    followers: Mapped[int | None] = mapped_column(BigInteger)
+    # The numbers the reasons are written from ("NPS 10 three weeks ago"), in the order
+    # the snapshot's params["fact_names"] gives.
+    facts: Mapped[Any] = mapped_column(FloatVector)
