@@ -13,10 +13,13 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advocacy.extensions import db
+
+INDEXED_RANKS = 10_000
 from advocacy.types import BigId, FloatVector, UTCDateTime, utcnow
 
 
@@ -42,10 +45,18 @@ class AdvocateScore(db.Model):  # type: ignore[name-defined,misc]
     """One customer's components, scores, ranks and the facts behind them, in a snapshot."""
 
     __tablename__ = "advocate_scores"
-    __table_args__ = (
-        Index("ix_advocate_scores_awareness", "snapshot_id", "rank_awareness"),
-        Index("ix_advocate_scores_consideration", "snapshot_id", "rank_consideration"),
-        Index("ix_advocate_scores_conversion", "snapshot_id", "rank_conversion"),
+    # Partial indexes: staff page through the top of a ranking, so only the first
+    # INDEXED_RANKS ranks are indexed; maintaining full indexes would cost more than the
+    # rest of the write of a million-row snapshot. Deeper pages scan the snapshot.
+    __table_args__ = tuple(
+        Index(
+            f"ix_advocate_scores_{objective}",
+            "snapshot_id",
+            f"rank_{objective}",
+            postgresql_where=text(f"rank_{objective} <= {INDEXED_RANKS}"),
+            sqlite_where=text(f"rank_{objective} <= {INDEXED_RANKS}"),
+        )
+        for objective in ("awareness", "consideration", "conversion")
     )
 
     # No foreign keys on purpose: these rows are derived in bulk (a million per run) and a

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, cast, delete, func, insert, literal, select
+from sqlalchemy import Float, cast, delete, func, insert, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from advocacy.advocates.loading import load_workspace
-from advocacy.advocates.models import AdvocateScore, RankingSnapshot
+from advocacy.advocates.models import INDEXED_RANKS, AdvocateScore, RankingSnapshot
 from advocacy.advocates.snapshots import (
     SCORE_COLUMNS,
     copy_binary,
@@ -322,6 +322,9 @@ def list_advocates(
         query = query.where(AdvocateScore.eligible.is_(eligible))
     if cursor is not None:
         query = query.where(rank_col > cursor)
+    if (cursor or 0) + limit < INDEXED_RANKS:
+        # A literal bound lets the planner use the partial index on the top ranks.
+        query = query.where(rank_col <= literal_column(str(INDEXED_RANKS)))
     rows = list(session.execute(query.order_by(rank_col).limit(limit + 1)))
     next_cursor = int(rows[limit - 1][3]) if len(rows) > limit else None
     return snapshot, _views(snapshot, rows[:limit], resolved), next_cursor
