@@ -1,0 +1,336 @@
+"""``flask --app advocacy demo``: a deterministic demo workspace, written in bulk."""
+
+from __future__ import annotations
+
+import re
+import stat
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from advocacy import demo
+from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
+from advocacy.demo import find_workspace
+from advocacy.demo_data import PLANTED
+from advocacy.types import utcnow
+from advocacy.workspaces import service
+from advocacy.workspaces.models import Workspace
+
+SMALL = ["--customers", "300", "--seed", "3"]
+DAY = timedelta(days=1)
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def instance(app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Keep the demo key file out of the real instance folder."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def run(app: Flask, session: Any, instance: Path) -> Run:
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str, ok: bool = True) -> Result:
+        result = runner.invoke(args=["demo", *args])
+        if ok:
+            assert result.exit_code == 0, (result.output, result.exception)
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def small(run: Run, session: Any) -> int:
+    """A 300-customer demo workspace named 'Small'; its id."""
+    run(*SMALL, "--name", "Small")
+    return _workspace_id(session, "Small")
+
+
+def _workspace_id(session: Any, name: str) -> int:
+    workspace = find_workspace(session, name)
+    assert workspace is not None
+    return int(workspace.id)
+
+
+def _count(session: Any, model: Any, workspace_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(model).where(model.workspace_id == workspace_id)
+        )
+    )
+
+
+def _customer(session: Any, workspace_id: int, external_id: str) -> Customer:
+    customer = session.scalar(
+        select(Customer).where(
+            Customer.workspace_id == workspace_id, Customer.external_id == external_id
+        )
+    )
+    assert customer is not None, external_id
+    return customer
+
+
+def _events(session: Any, customer_id: int, kind: str) -> list[EngagementEvent]:
+    return list(
+        session.scalars(
+            select(EngagementEvent)
+            .where(EngagementEvent.customer_id == customer_id, EngagementEvent.kind == kind)
+            .order_by(EngagementEvent.occurred_at)
+        )
+    )
+
+
+def _key(output: str) -> str:
+    match = re.search(r"admin API key: (adv_\S+)", output)
+    assert match, output
+    return match.group(1)
+
+
+def test_writes_the_requested_number_of_rows(run: Run, session: Any) -> None:
+    result = run(*SMALL, "--name", "Counted")
+    workspace_id = _workspace_id(session, "Counted")
+    printed = re.search(
+        r"([\d,]+) customers, ([\d,]+) events, ([\d,]+) mentions, ([\d,]+) connections",
+        result.output,
+    )
+    assert printed, result.output
+    customers, events, mentions, connections = (int(g.replace(",", "")) for g in printed.groups())
+    assert customers == _count(session, Customer, workspace_id) == 300
+    assert events == _count(session, EngagementEvent, workspace_id) > 300
+    assert mentions == _count(session, Mention, workspace_id) > 30
+    assert connections == _count(session, Connection, workspace_id) > 300
+
+
+def _fingerprint(session: Any, workspace_id: int) -> dict[str, Any]:
+    customers = session.execute(
+        select(Customer.external_id, Customer.email, Customer.followers, Customer.locale)
+        .where(Customer.workspace_id == workspace_id)
+        .order_by(Customer.external_id)
+    ).all()
+    events = session.execute(
+        select(
+            Customer.external_id,
+            EngagementEvent.kind,
+            func.count(),
+            func.sum(EngagementEvent.amount),
+        )
+        .join(EngagementEvent, EngagementEvent.customer_id == Customer.id)
+        .where(Customer.workspace_id == workspace_id)
+        .group_by(Customer.external_id, EngagementEvent.kind)
+        .order_by(Customer.external_id, EngagementEvent.kind)
+    ).all()
+    source, target = aliased(Customer), aliased(Customer)
+    edges = session.execute(
+        select(source.external_id, target.external_id, Connection.replies, Connection.follows)
+        .select_from(Connection)
+        .join(source, Connection.source_id == source.id)
+        .join(target, Connection.target_id == target.id)
+        .where(Connection.workspace_id == workspace_id)
+        .order_by(source.external_id, target.external_id)
+    ).all()
+    mentions = session.execute(
+        select(Mention.external_id, Mention.sentiment, Mention.language)
+        .where(Mention.workspace_id == workspace_id)
+        .order_by(Mention.external_id)
+    ).all()
+    return {"customers": customers, "events": events, "edges": edges, "mentions": mentions}
+
+
+def test_same_seed_same_data(run: Run, session: Any) -> None:
+    run(*SMALL, "--name", "Twin A")
+    run(*SMALL, "--name", "Twin B")
+    run("--customers", "300", "--seed", "4", "--name", "Other")
+    first = _fingerprint(session, _workspace_id(session, "Twin A"))
+    second = _fingerprint(session, _workspace_id(session, "Twin B"))
+    other = _fingerprint(session, _workspace_id(session, "Other"))
+    assert first == second
+    assert first["customers"] != other["customers"]
+
+
+def test_the_portable_insert_path_writes_the_same_data(
+    run: Run, session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(*SMALL, "--name", "Fast path")
+    monkeypatch.setattr(demo, "write_mode", lambda *_: "core")
+    run(*SMALL, "--name", "Core path")
+    fast = _fingerprint(session, _workspace_id(session, "Fast path"))
+    core = _fingerprint(session, _workspace_id(session, "Core path"))
+    assert fast == core
+
+
+def test_customers_page_through_the_api(run: Run, client: FlaskClient) -> None:
+    key = _key(run(*SMALL, "--print-usage").output)
+    headers = {"Authorization": f"Bearer {key}"}
+    seen: list[str] = []
+    url = "/api/v1/customers?limit=100"
+    while url:
+        page = client.get(url, headers=headers).json
+        seen += [item["external_id"] for item in page["items"]]
+        url = page["next_cursor"] and f"/api/v1/customers?limit=100&cursor={page['next_cursor']}"
+    assert len(seen) == len(set(seen)) == 300
+
+
+def test_loud_detractor_has_an_audience_and_hates_us(small: int, session: Any) -> None:
+    detractor = _customer(session, small, PLANTED["loud_detractor"])
+    assert detractor.followers is not None and detractor.followers >= 4000
+    latest_nps = _events(session, detractor.id, "nps")[-1]
+    assert latest_nps.value is not None and latest_nps.value <= 2
+    assert latest_nps.occurred_at > utcnow() - 30 * DAY
+    recent_negative = session.scalar(
+        select(func.count()).where(
+            Mention.customer_id == detractor.id,
+            Mention.sentiment < -0.3,
+            Mention.occurred_at > utcnow() - 90 * DAY,
+        )
+    )
+    assert recent_negative >= 5
+    follow_only = session.scalar(
+        select(func.count()).where(
+            Connection.target_id == detractor.id,
+            Connection.follows.is_(True),
+            Connection.replies + Connection.likes + Connection.shares + Connection.messages == 0,
+        )
+    )
+    assert follow_only >= 100
+
+
+def test_quiet_promoters_are_loved_by_few(small: int, session: Any) -> None:
+    for external_id in PLANTED["quiet_promoters"]:
+        promoter = _customer(session, small, external_id)
+        assert promoter.followers is not None and promoter.followers < 50
+        latest_nps = _events(session, promoter.id, "nps")[-1]
+        assert latest_nps.value is not None and latest_nps.value >= 9
+        assert latest_nps.occurred_at > utcnow() - 60 * DAY
+        positive = session.execute(
+            select(Mention.language).where(
+                Mention.customer_id == promoter.id, Mention.sentiment > 0.3
+            )
+        ).all()
+        assert len(positive) >= 5
+        assert len({language for (language,) in positive}) >= 2
+        replies_in = session.scalar(
+            select(func.sum(Connection.replies)).where(Connection.target_id == promoter.id)
+        )
+        assert replies_in >= 200
+
+
+def test_overlapping_groups_are_tight_and_share_members(small: int, session: Any) -> None:
+    group_a, group_b = (set(group) for group in PLANTED["overlapping_groups"])
+    assert group_a & group_b == set(PLANTED["group_bridges"])
+    source, target = aliased(Customer), aliased(Customer)
+    edges = set(
+        session.execute(
+            select(source.external_id, target.external_id)
+            .select_from(Connection)
+            .join(source, Connection.source_id == source.id)
+            .join(target, Connection.target_id == target.id)
+            .where(Connection.workspace_id == small, Connection.messages > 0)
+        ).all()
+    )
+    for group in (group_a, group_b):
+        pairs = {(a, b) for a in group for b in group if a != b}
+        assert len(pairs & edges) >= 0.9 * len(pairs)
+
+
+def test_dormant_fans_loved_us_long_ago(small: int, session: Any) -> None:
+    long_ago = utcnow() - 600 * DAY
+    for external_id in PLANTED["dormant_fans"]:
+        fan = _customer(session, small, external_id)
+        last_event = session.scalar(
+            select(func.max(EngagementEvent.occurred_at)).where(
+                EngagementEvent.customer_id == fan.id
+            )
+        )
+        assert last_event < long_ago
+        assert [e.value for e in _events(session, fan.id, "nps")] == [10]
+        assert {e.value for e in _events(session, fan.id, "review")} == {5}
+        last_mention = session.scalar(
+            select(func.max(Mention.occurred_at)).where(Mention.customer_id == fan.id)
+        )
+        assert last_mention < long_ago
+
+
+def test_if_missing_keeps_the_existing_workspace(small: int, run: Run, session: Any) -> None:
+    result = run(*SMALL, "--name", "Small", "--if-missing")
+    assert "nothing built" in result.output
+    names = session.scalars(select(Workspace.id).where(Workspace.name == "Small")).all()
+    assert names == [small]
+    assert _count(session, Customer, small) == 300
+
+
+def test_an_existing_name_without_if_missing_is_refused(small: int, run: Run) -> None:
+    result = run(*SMALL, "--name", "Small", ok=False)
+    assert result.exit_code != 0
+    assert "--if-missing" in result.output
+
+
+def test_printed_key_and_examples_work(
+    run: Run, client: FlaskClient, instance: Path, session: Any
+) -> None:
+    result = run(*SMALL, "--print-usage", "--base-url", "http://demo.test:9000/")
+    key = _key(result.output)
+    key_file = instance / "demo-api-key"
+    assert key_file.read_text().strip() == key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    headers = {"Authorization": f"Bearer {key}"}
+    response = client.get("/api/v1/customers?limit=3", headers=headers)
+    assert response.status_code == 200
+    assert len(response.json["items"]) == 3
+    curls = re.findall(
+        r'curl -s -H "Authorization: Bearer (\S+)" "http://demo\.test:9000(/\S+)"', result.output
+    )
+    assert len(curls) == 3
+    for printed_key, path in curls:
+        assert printed_key == key
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, path
+    connections = client.get(curls[2][1], headers=headers).json["items"]
+    assert connections
+
+
+def test_if_missing_prints_the_kept_key(run: Run) -> None:
+    key = _key(run(*SMALL, "--print-usage").output)
+    again = run(*SMALL, "--if-missing", "--print-usage").output
+    assert _key(again) == key
+    assert "Issued a new" not in again
+
+
+@pytest.mark.parametrize("damage", ["revoke", "delete"])
+def test_if_missing_replaces_a_lost_or_revoked_key(
+    damage: str, run: Run, client: FlaskClient, instance: Path, session: Any
+) -> None:
+    key = _key(run(*SMALL, "--print-usage").output)
+    key_file = instance / "demo-api-key"
+    if damage == "revoke":
+        principal = service.authenticate(session, key)
+        assert principal is not None
+        service.revoke_api_key(session, key_id=principal.api_key_id)
+        session.commit()
+    else:
+        key_file.unlink()
+    output = run(*SMALL, "--if-missing", "--print-usage").output
+    new_key = _key(output)
+    assert new_key != key
+    assert "Issued a new" in output
+    assert key_file.read_text().strip() == new_key
+    response = client.get(
+        "/api/v1/customers?limit=1", headers={"Authorization": f"Bearer {new_key}"}
+    )
+    assert response.status_code == 200
+
+
+def test_other_names_keep_their_own_key_file(run: Run, instance: Path) -> None:
+    key = _key(run(*SMALL, "--name", "Sales Demo", "--print-usage").output)
+    assert (instance / "demo-api-key-sales-demo").read_text().strip() == key
+    assert not (instance / "demo-api-key").exists()
