@@ -30,6 +30,7 @@ from sqlalchemy import column as lightweight_column
 from sqlalchemy import table as lightweight_table
 from sqlalchemy.orm import Session
 
+from advocacy.advocates.service import rank_workspace
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
 from advocacy.customers.sentiment import SOURCE as VADER
@@ -57,7 +58,6 @@ CHUNK = 10_000
 KEY_FILE = "demo-api-key"
 KEY_NAME = "demo admin key"
 # The customer the printed curl examples look at.
-SHOWCASE = PLANTED["quiet_promoters"][0]
 
 
 @dataclass(frozen=True)
@@ -423,8 +423,8 @@ def _usage(secret: str, base_url: str, name: str, workspace_id: int, path: Path)
         f"  (the server keeps only its hash; the secret is in {path})",
         "Try:",
         f'  curl -s {auth} "{base}/api/v1/customers?limit=3"',
-        f'  curl -s {auth} "{base}/api/v1/customers/{SHOWCASE}"',
-        f'  curl -s {auth} "{base}/api/v1/customers/{SHOWCASE}/connections?limit=5"',
+        f'  curl -s {auth} "{base}/api/v1/advocates?objective=conversion&limit=5"',
+        f'  curl -s {auth} "{base}/api/v1/advocates/{detractor}"',
         "Planted cases:",
         f"  loud detractor (~5,000 followers, recent NPS 1): {detractor}",
         f"  quiet promoters (<50 followers, loved by friends): {', '.join(promoters)}",
@@ -505,13 +505,17 @@ def demo_command(
         session.commit()
         _write_key(path, build.secret)
         workspace_id, secret, counts = build.workspace_id, build.secret, build.counts
+        # Rank straight away, so the advocates are there when the server starts.
+        snapshot = rank_workspace(session, workspace_id)
+        session.commit()
         total = time.perf_counter() - started
         click.echo(
             f"Built workspace {name!r} (id {workspace_id}, seed {seed}) in {total:.1f} s "
             f"(generate {build.generate_seconds:.1f} s, write {build.write_seconds:.1f} s, "
             f"commit {total - build.generate_seconds - build.write_seconds:.1f} s): "
             f"{counts.customers:,} customers, {counts.events:,} events, "
-            f"{counts.mentions:,} mentions, {counts.connections:,} connections."
+            f"{counts.mentions:,} mentions, {counts.connections:,} connections; "
+            f"ranked in {snapshot.duration_ms / 1000:.1f} s ({snapshot.eligible:,} eligible)."
         )
     if print_usage:
         for line in _usage(secret, base_url, name, workspace_id, path):

@@ -295,8 +295,24 @@ def test_printed_key_and_examples_work(
         assert printed_key == key
         response = client.get(path, headers=headers)
         assert response.status_code == 200, path
-    connections = client.get(curls[2][1], headers=headers).json["items"]
-    assert connections
+    ranked = client.get(curls[1][1], headers=headers).json["items"]
+    assert ranked and ranked[0]["rank"] == 1
+    detractor = client.get(curls[2][1], headers=headers).json
+    assert detractor["eligible"] is False and detractor["reasons"][0].startswith("gated")
+
+
+def test_demo_ranking_puts_quiet_promoters_above_the_loud_detractor(
+    run: Run, client: FlaskClient
+) -> None:
+    key = _key(run(*SMALL, "--print-usage").output)
+    headers = {"Authorization": f"Bearer {key}"}
+    rank = {
+        external_id: client.get(f"/api/v1/advocates/{external_id}", headers=headers).json["rank"]
+        for external_id in [PLANTED["loud_detractor"], *PLANTED["quiet_promoters"]]
+    }
+    loud = rank.pop(PLANTED["loud_detractor"])
+    assert all(r < loud for r in rank.values())
+    assert max(rank.values()) <= 50
 
 
 def test_if_missing_prints_the_kept_key(run: Run) -> None:
