@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _configure_database(app: Flask) -> None:
+    from advocacy import models  # noqa: F401  (every table in the metadata)
     from advocacy.extensions import db, migrate
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]

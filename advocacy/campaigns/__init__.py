@@ -1,0 +1,1 @@
+"""Campaigns: two-sided rewards, rules, status, audit trail, and enrolled advocates."""

@@ -1,0 +1,1 @@
+"""Signed referral links, the public click path and the invitation page."""

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from advocacy.extensions import db
+from advocacy.types import BigId, UTCDateTime, utcnow
+
+
+class ReferralLink(db.Model):  # type: ignore[name-defined,misc]
+    """A link issued to an enrolled advocate for a campaign and channel.
+
+    ``invitee_key`` makes the same request return the same link: "" for an open link,
+    "c:<customer id>" or "e:<normalised email>" for a personal invitation.
+    """
+
+    __tablename__ = "referral_links"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "advocate_id", "channel", "invitee_key"),
+        Index("ix_referral_links_workspace_campaign", "workspace_id", "campaign_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    invitee_key: Mapped[str] = mapped_column(String(340), default="")
+    invitee_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    invitee_email_normalized: Mapped[str | None] = mapped_column(String(320))
+    token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Click(db.Model):  # type: ignore[name-defined,misc]
+    """One visit of a referral link."""
+
+    __tablename__ = "clicks"
+    __table_args__ = (
+        Index("ix_clicks_link_visitor", "link_id", "visitor_id"),
+        Index("ix_clicks_campaign_time", "workspace_id", "campaign_id", "clicked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"))
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    # Keyed hash (HMAC with SECRET_KEY) of the IP address: comparable, not reversible.
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    # First visit of this visitor to this campaign within its attribution window.
+    unique_visit: Mapped[bool] = mapped_column(default=True)
+    clicked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

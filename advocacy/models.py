@@ -1,0 +1,7 @@
+"""Every model module, imported in one place so the metadata (and Alembic) sees all tables."""
+
+from advocacy.advocates import models as advocates  # noqa: F401
+from advocacy.campaigns import models as campaigns  # noqa: F401
+from advocacy.customers import models as customers  # noqa: F401
+from advocacy.links import models as links  # noqa: F401
+from advocacy.workspaces import models as workspaces  # noqa: F401
