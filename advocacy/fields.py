@@ -11,6 +11,8 @@ import marshmallow as ma
 from email_validator import EmailNotValidError, validate_email
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone UTF-16 surrogates arrive through JSON escapes ("\\ud800") but cannot be encoded as UTF-8.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_INT32 = 2**31 - 1
@@ -29,6 +31,8 @@ class Text(ma.fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         if _CONTROL.search(text):
             raise ma.ValidationError("Must not contain control characters.")
+        if _SURROGATE.search(text):
+            raise ma.ValidationError("Must be valid Unicode: no lone surrogates.")
         return text
 
 
@@ -55,7 +59,7 @@ class Slug(Text):
             min_length=1,
             max_length=32,
             validate=[
-                ma.validate.Regexp(r"^[a-z0-9][a-z0-9_\-]*$", error="Use a-z, 0-9, '_' or '-'.")
+                ma.validate.Regexp(r"^[a-z0-9][a-z0-9_\-]*\Z", error="Use a-z, 0-9, '_' or '-'.")
             ],
             **kwargs,
         )
@@ -108,7 +112,7 @@ class Score(ma.fields.Float):
 class Currency(ma.fields.String):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
-            validate=ma.validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as EUR."),
+            validate=ma.validate.Regexp(r"^[A-Z]{3}\Z", error="Use an ISO 4217 code such as EUR."),
             **kwargs,
         )
 
@@ -126,7 +130,11 @@ class SmallJson(ma.fields.Dict):
             encoded = json.dumps(result, allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             raise ma.ValidationError("Must be plain JSON.") from exc
-        if len(encoded.encode()) > self.max_bytes:
+        try:
+            size = len(encoded.encode())
+        except UnicodeEncodeError as exc:
+            raise ma.ValidationError("Must be valid Unicode: no lone surrogates.") from exc
+        if size > self.max_bytes:
             raise ma.ValidationError(f"Must be at most {self.max_bytes} bytes as JSON.")
         if "\\u0000" in encoded:
             raise ma.ValidationError("Must not contain NUL characters.")

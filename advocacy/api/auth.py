@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 from flask import g, request
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
 
-from advocacy.errors import Forbidden, Unauthorized
+from advocacy.errors import PROBLEM_JSON, Forbidden, ProblemSchema, Unauthorized
 from advocacy.extensions import db
 from advocacy.workspaces.service import Principal, authenticate
 
@@ -37,8 +38,27 @@ def _authenticate_request(scope: str) -> Principal:
     return principal
 
 
+class JsonParser(FlaskParser):
+    """webargs' parser, also answering 400 to JSON that Python's decoder cannot take:
+    nesting deeper than the recursion limit, integers longer than 4,300 digits."""
+
+    def load_json(self, req: Any, schema: Any) -> Any:
+        try:
+            return super().load_json(req, schema)
+        except (RecursionError, ValueError) as exc:
+            return self._handle_invalid_json_error(exc, req)  # type: ignore[arg-type]
+
+
 class ApiBlueprint(Blueprint):
     """A flask-smorest Blueprint whose views say which key scope they need."""
+
+    ARGUMENTS_PARSER = JsonParser()
+
+    def problem_response(self, status: int, description: str) -> Callable[[F], F]:
+        """Document an error answer, with its problem+json body."""
+        return self.alt_response(  # type: ignore[no-any-return]
+            status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description
+        )
 
     def requires(self, scope: str) -> Callable[[F], F]:
         def decorator(view: F) -> F:
@@ -48,12 +68,8 @@ class ApiBlueprint(Blueprint):
                 return view(*args, **kwargs)
 
             documented = self.doc(security=[{"bearerAuth": []}])(wrapper)
-            documented = self.alt_response(401, description="Missing, unknown or revoked key")(
-                documented
-            )
-            documented = self.alt_response(403, description=f"Key lacks the '{scope}' scope")(
-                documented
-            )
+            documented = self.problem_response(401, "Missing, unknown or revoked key")(documented)
+            documented = self.problem_response(403, f"Key lacks the '{scope}' scope")(documented)
             return documented  # type: ignore[no-any-return]
 
         return decorator

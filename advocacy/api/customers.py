@@ -114,7 +114,7 @@ class Customers(MethodView):
 class CustomerResource(MethodView):
     @blp.requires("read")
     @blp.response(200, CustomerSchema)
-    @blp.alt_response(404, description="No such customer in this workspace")
+    @blp.problem_response(404, "No such customer in this workspace")
     def get(self, external_id: str) -> Any:
         """Read one customer."""
         return service.get_customer(db.session, current_principal().workspace_id, external_id)
@@ -135,7 +135,7 @@ class CustomerResource(MethodView):
 
     @blp.requires("write")
     @blp.response(204)
-    @blp.alt_response(404, description="No such customer in this workspace")
+    @blp.problem_response(404, "No such customer in this workspace")
     def delete(self, external_id: str) -> None:
         """Erase a customer: personal data, connections, mention texts."""
         service.erase_customer(db.session, current_principal().workspace_id, external_id)
@@ -146,7 +146,7 @@ class CustomerResource(MethodView):
 class CustomerExport(MethodView):
     @blp.requires("read")
     @blp.response(200, CustomerExportSchema)
-    @blp.alt_response(404, description="No such customer in this workspace")
+    @blp.problem_response(404, "No such customer in this workspace")
     def get(self, external_id: str) -> dict[str, Any]:
         """Everything held about a customer, as JSON."""
         return service.export_customer(db.session, current_principal().workspace_id, external_id)
@@ -157,7 +157,7 @@ class CustomerConnections(MethodView):
     @blp.requires("read")
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, ConnectionPageSchema)
-    @blp.alt_response(404, description="No such customer in this workspace")
+    @blp.problem_response(404, "No such customer in this workspace")
     def get(self, args: dict[str, Any], external_id: str) -> dict[str, Any]:
         """A customer's connections, both directions."""
         items, cursor = service.list_connections(
@@ -172,7 +172,7 @@ class CustomerEvents(MethodView):
     @blp.arguments(ins.EventFieldsSchema)
     @blp.response(201, ItemResultSchema)
     @blp.alt_response(200, schema=ItemResultSchema, description="Already recorded (event_id)")
-    @blp.alt_response(404, description="No such customer in this workspace")
+    @blp.problem_response(404, "No such customer in this workspace")
     def post(self, fields: dict[str, Any], external_id: str) -> Any:
         """Record one CRM engagement event for a customer."""
         workspace_id = current_principal().workspace_id

@@ -98,7 +98,7 @@ class Imports(MethodView):
     @blp.requires("write")
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.response(200, ImportReportSchema)
-    @blp.alt_response(415, description="Neither NDJSON nor CSV")
+    @blp.problem_response(415, "Neither NDJSON nor CSV")
     @blp.doc(
         requestBody={
             "required": True,

@@ -21,7 +21,7 @@ from advocacy.fields import (
 )
 
 LOCALE = ma.validate.Regexp(
-    r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", error="Use a language tag such as en or pt-BR."
+    r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*\Z", error="Use a language tag such as en or pt-BR."
 )
 VALUE_RANGES = {"nps": (0, 10), "review": (1, 5), "support_contact": (1, 5)}
 
@@ -40,7 +40,7 @@ class CustomerFieldsSchema(ma.Schema):
     email = EmailAddress(allow_none=True, load_default=None)
     first_name = Text(max_length=100, allow_none=True, load_default=None)
     last_name = Text(max_length=100, allow_none=True, load_default=None)
-    locale = ma.fields.String(validate=LOCALE, allow_none=True, load_default=None)
+    locale = Text(max_length=35, validate=[LOCALE], allow_none=True, load_default=None)
     followers = Count(
         maximum=MAX_INT63,
         allow_none=True,
@@ -112,7 +112,7 @@ class MentionItemSchema(ma.Schema):
     channel = Slug(required=True)
     customer = ExternalId(load_default=None, metadata={"description": "Author, if a customer"})
     text = Text(max_length=10_000, load_default=None)
-    language = ma.fields.String(validate=LOCALE, load_default=None)
+    language = Text(max_length=35, validate=[LOCALE], load_default=None)
     sentiment = Score(
         load_default=None, metadata={"description": "In [-1, 1]; scored from text when absent"}
     )

@@ -14,10 +14,10 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from advocacy.customers import sentiment
@@ -145,6 +145,8 @@ def resolve_customer_ids(
 
 
 def get_customer(session: Session, workspace_id: int, external_id: str) -> Customer:
+    if "\x00" in external_id:  # no customer has one, and PostgreSQL refuses NUL in a query
+        raise NotFound(f"No customer {external_id!r} in this workspace.")
     customer = session.scalar(
         select(Customer).where(
             Customer.workspace_id == workspace_id,
@@ -162,15 +164,36 @@ def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _invalid_cursor() -> Unprocessable:
+    return Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
+
+
 def decode_cursor(cursor: str, arity: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from exc
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise _invalid_cursor() from exc
     if not isinstance(parts, list) or len(parts) != arity:
-        raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
+        raise _invalid_cursor()
     return parts
+
+
+def _cursor_id(value: Any) -> int:
+    """A row id from a cursor; clients can forge cursors, so it must fit a BIGINT."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise _invalid_cursor()
+    return value
+
+
+def _cursor_time(value: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _invalid_cursor() from exc
+    raise _invalid_cursor()
 
 
 def list_customers(
@@ -189,11 +212,7 @@ def list_customers(
         query = query.where(Customer.updated_at >= updated_since)
     if cursor:
         stamp, last_id = decode_cursor(cursor, 2)
-        try:
-            after = datetime.fromisoformat(stamp)
-            last_id = int(last_id)
-        except (TypeError, ValueError) as exc:
-            raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]}) from exc
+        after, last_id = _cursor_time(stamp), _cursor_id(last_id)
         query = query.where(
             or_(
                 Customer.updated_at > after,
@@ -500,9 +519,7 @@ def list_connections(
     )
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
-        if not isinstance(last_id, int):
-            raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
-        query = query.where(Connection.id > last_id)
+        query = query.where(Connection.id > _cursor_id(last_id))
     rows = list(session.scalars(query.order_by(Connection.id).limit(limit + 1)))
     next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
     rows = rows[:limit]
@@ -548,3 +565,23 @@ def export_customer(session: Session, workspace_id: int, external_id: str) -> di
         "mentions": list(mentions),
         "connections": connections,
     }
+
+
+_TABLES = {
+    "customers": ("customers",),
+    "events": ("customers", "engagement_events"),
+    "mentions": ("customers", "mentions"),
+    "connections": ("customers", "connections"),
+}
+
+
+def refresh_statistics(session: Session, kind: str) -> None:
+    """ANALYZE the tables a bulk load of ``kind`` reads (PostgreSQL; a no-op elsewhere).
+
+    PostgreSQL's ANALYZE counts rows the current transaction inserted, so a long import
+    keeps good plans for its own lookups.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in _TABLES[kind]:
+        session.execute(text(f"ANALYZE {table}"))

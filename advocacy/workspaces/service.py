@@ -15,6 +15,7 @@ from advocacy.workspaces.models import ApiKey, Workspace
 
 KEY_PREFIX = "adv_"
 SCOPES = ("read", "write", "campaigns", "conversions", "admin")
+MAX_NAME_LENGTH = 200  # workspaces.name and api_keys.name are VARCHAR(200)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ def create_workspace(session: Session, *, name: str) -> Workspace:
     name = name.strip()
     if not name:
         raise Unprocessable("A workspace needs a name.", errors={"name": ["Must not be empty."]})
+    if len(name) > MAX_NAME_LENGTH:
+        raise Unprocessable(
+            f"A workspace name has at most {MAX_NAME_LENGTH} characters.",
+            errors={"name": [f"Must be at most {MAX_NAME_LENGTH} characters."]},
+        )
     workspace = Workspace(name=name)
     session.add(workspace)
     session.flush()
@@ -68,6 +74,11 @@ def create_api_key(
             errors={
                 "scopes": [f"Choose from {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}."]
             },
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise Unprocessable(
+            f"A key name has at most {MAX_NAME_LENGTH} characters.",
+            errors={"name": [f"Must be at most {MAX_NAME_LENGTH} characters."]},
         )
     get_workspace(session, workspace_id)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
