@@ -60,8 +60,10 @@ def _configure_database(app: Flask) -> None:
 def _tune_sqlite(engine: Any) -> None:
     """Make pysqlite transactional (savepoints, DDL) and SQLite safe for threads.
 
-    pysqlite's own BEGIN handling breaks SAVEPOINT and transactional DDL, so we
-    take over BEGIN, as the SQLAlchemy documentation describes.
+    pysqlite's own BEGIN handling breaks SAVEPOINT and transactional DDL, so we take
+    over BEGIN, as the SQLAlchemy documentation describes. BEGIN IMMEDIATE takes the
+    write lock up front: concurrent writers then queue on busy_timeout instead of
+    failing with "database is locked" when a read transaction tries to upgrade.
     """
 
     @event.listens_for(engine, "connect")
@@ -76,7 +78,7 @@ def _tune_sqlite(engine: Any) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _configure_api(app: Flask) -> None:

@@ -14,6 +14,7 @@ from advocacy.customers import service
 from advocacy.errors import Unprocessable
 from advocacy.extensions import db
 from advocacy.fields import ExternalId, Timestamp
+from advocacy.ingest.batch import retry_on_conflict
 
 blp = ApiBlueprint("customers", __name__, url_prefix="/api/v1/customers", description="Customers")
 
@@ -126,8 +127,9 @@ class CustomerResource(MethodView):
         """Create or replace a customer by their CRM id (idempotent)."""
         external_id = _checked_external_id(external_id)
         workspace_id = current_principal().workspace_id
-        (outcome,) = service.upsert_customers(
-            db.session, workspace_id, [{**fields, "external_id": external_id}]
+        item = {**fields, "external_id": external_id}
+        (outcome,) = retry_on_conflict(
+            db.session, lambda: service.upsert_customers(db.session, workspace_id, [item])
         )
         customer = service.get_customer(db.session, workspace_id, external_id)
         db.session.commit()
@@ -177,8 +179,9 @@ class CustomerEvents(MethodView):
         """Record one CRM engagement event for a customer."""
         workspace_id = current_principal().workspace_id
         service.get_customer(db.session, workspace_id, external_id)
-        (outcome,) = service.record_events(
-            db.session, workspace_id, [{**fields, "customer": external_id}]
+        item = {**fields, "customer": external_id}
+        (outcome,) = retry_on_conflict(
+            db.session, lambda: service.record_events(db.session, workspace_id, [item])
         )
         body = {"index": 0, "key": fields.get("event_id"), "status": outcome.status}
         db.session.commit()

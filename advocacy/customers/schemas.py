@@ -96,7 +96,7 @@ class EventFieldsSchema(ma.Schema):
             if value is not None and not -(2**31) <= value < 2**31:
                 errors["value"] = ["Out of range."]
         elif value is not None:
-            errors["value"] = [f"A {kind} event has no value."]
+            errors["value"] = [f"{kind} events have no value."]
         if kind != "other" and data.get("label") is not None:
             errors["label"] = ["Only an 'other' event has a label."]
         if errors:

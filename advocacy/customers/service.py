@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -259,12 +260,33 @@ def erase_customer(session: Session, workspace_id: int, external_id: str) -> Non
 EVENT_COLUMNS = ("customer_id", "kind", "label", "value", "amount", "currency", "occurred_at")
 
 
+def event_key(values: dict[str, Any]) -> str:
+    """A stable id for an event the CRM sent without one, from what it says.
+
+    Re-sending the same facts (same customer, kind, values and instant) is then the same
+    event, so imports stay idempotent. '~' marks derived ids: CRM ids cannot start with it.
+    """
+    occurred = values["occurred_at"]
+    facts = [values[c] for c in EVENT_COLUMNS if c != "occurred_at"]
+    digest = hashlib.sha256(json.dumps([*facts, occurred.isoformat()]).encode()).hexdigest()
+    return "~" + digest[:40]
+
+
 def record_events(
     session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
-    """Record CRM events; an ``event_id`` seen before updates that event instead."""
+    """Record CRM events by ``event_id`` (derived from the content when absent):
+    an event seen before is updated or left unchanged, never duplicated."""
     customers = resolve_customer_ids(session, workspace_id, (i["customer"] for i in items))
-    event_ids = {i["event_id"] for i in items if i.get("event_id")}
+    prepared: list[tuple[str, dict[str, Any]] | Outcome] = []
+    for item in items:
+        customer_id = customers.get(item["customer"])
+        if customer_id is None:
+            prepared.append(_rejected("customer", UNKNOWN_CUSTOMER))
+            continue
+        values = {"customer_id": customer_id, **{c: item.get(c) for c in EVENT_COLUMNS[1:]}}
+        prepared.append((item.get("event_id") or event_key(values), values))
+    event_ids = {p[0] for p in prepared if isinstance(p, tuple)}
     current: dict[str, dict[str, Any]] = {}
     row_ids: dict[str, int] = {}
     if event_ids:
@@ -281,21 +303,15 @@ def record_events(
         for row in rows:
             row_ids[row.event_id] = row.id
             current[row.event_id] = {c: getattr(row, c) for c in EVENT_COLUMNS}
-    anonymous: list[dict[str, Any]] = []
     new: dict[str, dict[str, Any]] = {}
     changed: dict[str, dict[str, Any]] = {}
     outcomes = []
-    for item in items:
-        customer_id = customers.get(item["customer"])
-        if customer_id is None:
-            outcomes.append(_rejected("customer", UNKNOWN_CUSTOMER))
+    for entry in prepared:
+        if isinstance(entry, Outcome):
+            outcomes.append(entry)
             continue
-        values = {"customer_id": customer_id, **{c: item.get(c) for c in EVENT_COLUMNS[1:]}}
-        key = item.get("event_id")
-        if key is None:
-            anonymous.append(values)
-            outcomes.append(Outcome(CREATED))
-        elif key in new:
+        key, values = entry
+        if key in new:
             outcomes.append(Outcome(UNCHANGED if new[key] == values else UPDATED))
             new[key] = values
         elif key in current:
@@ -307,13 +323,13 @@ def record_events(
             new[key] = values
             outcomes.append(Outcome(CREATED))
     now = utcnow()
-    rows_to_insert = [{"event_id": None, **v} for v in anonymous] + [
-        {"event_id": k, **v} for k, v in new.items()
-    ]
-    if rows_to_insert:
+    if new:
         session.execute(
             insert(EngagementEvent),
-            [{"workspace_id": workspace_id, "created_at": now, **r} for r in rows_to_insert],
+            [
+                {"workspace_id": workspace_id, "created_at": now, "event_id": k, **v}
+                for k, v in new.items()
+            ],
         )
     if changed:
         session.execute(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from advocacy.customers import schemas, service
 from advocacy.customers.service import REJECTED, Outcome
 from advocacy.errors import flatten_errors
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,28 @@ def ingest_items(
             results[index] = ItemResult(index, REJECTED, errors=flatten_errors(exc.messages))
             continue
         valid.append((index, item))
-    outcomes = spec.apply(session, workspace_id, [item for _, item in valid]) if valid else []
+    items = [item for _, item in valid]
+    outcomes = (
+        retry_on_conflict(session, lambda: spec.apply(session, workspace_id, items))
+        if valid
+        else []
+    )
     for (index, item), outcome in zip(valid, outcomes, strict=True):
         results[index] = ItemResult(index, outcome.status, spec.key(item), outcome.errors)
     session.flush()
     return [r for r in results if r is not None]
+
+
+def retry_on_conflict(session: Session, write: Callable[[], T]) -> T:
+    """Run an upsert in a savepoint; if a concurrent request inserted the same keys first
+    (a unique violation), run it once more: it now sees their rows and updates them, so
+    identical concurrent PUTs all succeed instead of one winning and the rest getting 409.
+    """
+    try:
+        with session.begin_nested():
+            return write()
+    except IntegrityError:
+        return write()
 
 
 def summarise(results: Sequence[ItemResult]) -> dict[str, int]:

@@ -108,7 +108,7 @@ def test_event_loads_with_defaults():
             {"kind": "login", "amount": 5},
             {"amount": ["Only a purchase has an amount and currency."]},
         ),
-        ({"kind": "email_click", "value": 1}, {"value": ["A email_click event has no value."]}),
+        ({"kind": "email_click", "value": 1}, {"value": ["email_click events have no value."]}),
         ({"kind": "other"}, {"label": ["An 'other' event needs a label."]}),
         ({"kind": "login", "label": "x"}, {"label": ["Only an 'other' event has a label."]}),
         ({"kind": "other", "label": "x", "value": -(2**31) - 1}, {"value": ["Out of range."]}),
