@@ -41,6 +41,86 @@ def _rejected(field: str, message: str) -> Outcome:
     return Outcome(REJECTED, {field: [message]})
 
 
+Key = tuple[Any, ...]
+Entry = tuple[Key, dict[str, Any]] | Outcome
+
+
+def _upsert(
+    session: Session,
+    model: Any,
+    workspace_id: int,
+    key_columns: tuple[str, ...],
+    value_columns: tuple[str, ...],
+    entries: Sequence[Entry],
+) -> list[Outcome]:
+    """The one upsert behind every batch writer.
+
+    ``entries`` are, per item, its natural key and values, or an Outcome already decided
+    (a rejected item). One SELECT finds the existing rows, then one INSERT and one UPDATE
+    (by primary key) apply the batch; the last of duplicate keys in a batch wins.
+    """
+    keys = {entry[0] for entry in entries if not isinstance(entry, Outcome)}
+    current: dict[Key, dict[str, Any]] = {}
+    row_ids: dict[Key, int] = {}
+    if keys:
+        key_attrs = [getattr(model, c) for c in key_columns]
+        # Filter on each key column with IN, which uses the unique index (a row-value IN
+        # list does not), then keep exact matches.
+        conditions = [attr.in_({key[i] for key in keys}) for i, attr in enumerate(key_attrs)]
+        rows = session.execute(
+            select(model.id, *key_attrs, *[getattr(model, c) for c in value_columns]).where(
+                model.workspace_id == workspace_id, *conditions
+            )
+        )
+        for row in rows:
+            key = tuple(getattr(row, c) for c in key_columns)
+            if key in keys:
+                row_ids[key] = row.id
+                current[key] = {c: getattr(row, c) for c in value_columns}
+    new: dict[Key, dict[str, Any]] = {}
+    changed: dict[Key, dict[str, Any]] = {}
+    outcomes = []
+    for entry in entries:
+        if isinstance(entry, Outcome):
+            outcomes.append(entry)
+            continue
+        key, values = entry
+        if key in new:
+            outcomes.append(Outcome(UNCHANGED if new[key] == values else UPDATED))
+            new[key] = values
+        elif key in current:
+            status = UNCHANGED if current[key] == values else UPDATED
+            if status == UPDATED:
+                changed[key] = current[key] = values
+            outcomes.append(Outcome(status))
+        else:
+            new[key] = values
+            outcomes.append(Outcome(CREATED))
+    now = utcnow()
+    stamps = {"created_at": now}
+    if hasattr(model, "updated_at"):
+        stamps["updated_at"] = now
+    if new:
+        session.execute(
+            insert(model),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    **dict(zip(key_columns, k, strict=True)),
+                    **stamps,
+                    **v,
+                }
+                for k, v in new.items()
+            ],
+        )
+    if changed:
+        touched = {"updated_at": now} if hasattr(model, "updated_at") else {}
+        session.execute(
+            update(model), [{"id": row_ids[k], **touched, **v} for k, v in changed.items()]
+        )
+    return outcomes
+
+
 # --- customers -------------------------------------------------------------
 
 CUSTOMER_COLUMNS = (
@@ -78,56 +158,8 @@ def upsert_customers(
     session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Create or replace customers by ``external_id``; the last of duplicates wins."""
-    keys = {item["external_id"] for item in items}
-    current: dict[str, dict[str, Any]] = {}
-    ids: dict[str, int] = {}
-    if keys:
-        rows = session.execute(
-            select(
-                Customer.id, Customer.external_id, *[getattr(Customer, c) for c in CUSTOMER_COLUMNS]
-            ).where(Customer.workspace_id == workspace_id, Customer.external_id.in_(keys))
-        )
-        for row in rows:
-            ids[row.external_id] = row.id
-            current[row.external_id] = {c: getattr(row, c) for c in CUSTOMER_COLUMNS}
-    new: dict[str, dict[str, Any]] = {}
-    changed: dict[str, dict[str, Any]] = {}
-    outcomes = []
-    for item in items:
-        key = item["external_id"]
-        values = _customer_values(item)
-        if key in new:
-            status = UNCHANGED if new[key] == values else UPDATED
-            new[key] = values
-        elif key in current:
-            status = UNCHANGED if current[key] == values else UPDATED
-            if status == UPDATED:
-                changed[key] = values
-                current[key] = values
-        else:
-            status = CREATED
-            new[key] = values
-        outcomes.append(Outcome(status))
-    now = utcnow()
-    if new:
-        session.execute(
-            insert(Customer),
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "external_id": k,
-                    "created_at": now,
-                    "updated_at": now,
-                    **v,
-                }
-                for k, v in new.items()
-            ],
-        )
-    if changed:
-        session.execute(
-            update(Customer), [{"id": ids[k], "updated_at": now, **v} for k, v in changed.items()]
-        )
-    return outcomes
+    entries: list[Entry] = [((item["external_id"],), _customer_values(item)) for item in items]
+    return _upsert(session, Customer, workspace_id, ("external_id",), CUSTOMER_COLUMNS, entries)
 
 
 def resolve_customer_ids(
@@ -278,64 +310,15 @@ def record_events(
     """Record CRM events by ``event_id`` (derived from the content when absent):
     an event seen before is updated or left unchanged, never duplicated."""
     customers = resolve_customer_ids(session, workspace_id, (i["customer"] for i in items))
-    prepared: list[tuple[str, dict[str, Any]] | Outcome] = []
+    prepared: list[Entry] = []
     for item in items:
         customer_id = customers.get(item["customer"])
         if customer_id is None:
             prepared.append(_rejected("customer", UNKNOWN_CUSTOMER))
             continue
         values = {"customer_id": customer_id, **{c: item.get(c) for c in EVENT_COLUMNS[1:]}}
-        prepared.append((item.get("event_id") or event_key(values), values))
-    event_ids = {p[0] for p in prepared if isinstance(p, tuple)}
-    current: dict[str, dict[str, Any]] = {}
-    row_ids: dict[str, int] = {}
-    if event_ids:
-        rows = session.execute(
-            select(
-                EngagementEvent.id,
-                EngagementEvent.event_id,
-                *[getattr(EngagementEvent, c) for c in EVENT_COLUMNS],
-            ).where(
-                EngagementEvent.workspace_id == workspace_id,
-                EngagementEvent.event_id.in_(event_ids),
-            )
-        )
-        for row in rows:
-            row_ids[row.event_id] = row.id
-            current[row.event_id] = {c: getattr(row, c) for c in EVENT_COLUMNS}
-    new: dict[str, dict[str, Any]] = {}
-    changed: dict[str, dict[str, Any]] = {}
-    outcomes = []
-    for entry in prepared:
-        if isinstance(entry, Outcome):
-            outcomes.append(entry)
-            continue
-        key, values = entry
-        if key in new:
-            outcomes.append(Outcome(UNCHANGED if new[key] == values else UPDATED))
-            new[key] = values
-        elif key in current:
-            status = UNCHANGED if current[key] == values else UPDATED
-            if status == UPDATED:
-                changed[key] = current[key] = values
-            outcomes.append(Outcome(status))
-        else:
-            new[key] = values
-            outcomes.append(Outcome(CREATED))
-    now = utcnow()
-    if new:
-        session.execute(
-            insert(EngagementEvent),
-            [
-                {"workspace_id": workspace_id, "created_at": now, "event_id": k, **v}
-                for k, v in new.items()
-            ],
-        )
-    if changed:
-        session.execute(
-            update(EngagementEvent), [{"id": row_ids[k], **v} for k, v in changed.items()]
-        )
-    return outcomes
+        prepared.append(((item.get("event_id") or event_key(values),), values))
+    return _upsert(session, EngagementEvent, workspace_id, ("event_id",), EVENT_COLUMNS, prepared)
 
 
 # --- mentions -------------------------------------------------------------
@@ -357,26 +340,13 @@ def record_mentions(
 ) -> list[Outcome]:
     """Upsert mentions by ``external_id``, scoring text that came without a sentiment."""
     customers = resolve_customer_ids(session, workspace_id, (i.get("customer") for i in items))
-    keys = {i["external_id"] for i in items}
-    current: dict[str, dict[str, Any]] = {}
-    row_ids: dict[str, int] = {}
-    rows = session.execute(
-        select(
-            Mention.id, Mention.external_id, *[getattr(Mention, c) for c in MENTION_COLUMNS]
-        ).where(Mention.workspace_id == workspace_id, Mention.external_id.in_(keys))
-    )
-    for row in rows:
-        row_ids[row.external_id] = row.id
-        current[row.external_id] = {c: getattr(row, c) for c in MENTION_COLUMNS}
-    new: dict[str, dict[str, Any]] = {}
-    changed: dict[str, dict[str, Any]] = {}
-    outcomes = []
+    entries: list[Entry] = []
     for item in items:
         customer_id = None
         if item.get("customer"):
             customer_id = customers.get(item["customer"])
             if customer_id is None:
-                outcomes.append(_rejected("customer", UNKNOWN_CUSTOMER))
+                entries.append(_rejected("customer", UNKNOWN_CUSTOMER))
                 continue
         if item.get("sentiment") is not None:
             score, source = float(item["sentiment"]), "provided"
@@ -392,39 +362,8 @@ def record_mentions(
             "reach": item.get("reach"),
             "occurred_at": item["occurred_at"],
         }
-        key = item["external_id"]
-        if key in new:
-            outcomes.append(Outcome(UNCHANGED if new[key] == values else UPDATED))
-            new[key] = values
-        elif key in current:
-            status = UNCHANGED if current[key] == values else UPDATED
-            if status == UPDATED:
-                changed[key] = current[key] = values
-            outcomes.append(Outcome(status))
-        else:
-            new[key] = values
-            outcomes.append(Outcome(CREATED))
-    now = utcnow()
-    if new:
-        session.execute(
-            insert(Mention),
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "external_id": k,
-                    "created_at": now,
-                    "updated_at": now,
-                    **v,
-                }
-                for k, v in new.items()
-            ],
-        )
-    if changed:
-        session.execute(
-            update(Mention),
-            [{"id": row_ids[k], "updated_at": now, **v} for k, v in changed.items()],
-        )
-    return outcomes
+        entries.append(((item["external_id"],), values))
+    return _upsert(session, Mention, workspace_id, ("external_id",), MENTION_COLUMNS, entries)
 
 
 # --- connections ----------------------------------------------------------
@@ -447,81 +386,24 @@ def upsert_connections(
     customers = resolve_customer_ids(
         session, workspace_id, [i["source"] for i in items] + [i["target"] for i in items]
     )
-    resolved: list[tuple[int, int, str] | Outcome] = []
+    entries: list[Entry] = []
     for item in items:
         source, target = customers.get(item["source"]), customers.get(item["target"])
         if source is None:
-            resolved.append(_rejected("source", UNKNOWN_CUSTOMER))
+            entries.append(_rejected("source", UNKNOWN_CUSTOMER))
         elif target is None:
-            resolved.append(_rejected("target", UNKNOWN_CUSTOMER))
+            entries.append(_rejected("target", UNKNOWN_CUSTOMER))
         else:
-            resolved.append((source, target, item["channel"]))
-    keys = {k for k in resolved if isinstance(k, tuple)}
-    current: dict[tuple[int, int, str], dict[str, Any]] = {}
-    row_ids: dict[tuple[int, int, str], int] = {}
-    if keys:
-        rows = session.execute(
-            select(
-                Connection.id,
-                Connection.source_id,
-                Connection.target_id,
-                Connection.channel,
-                *[getattr(Connection, c) for c in CONNECTION_COLUMNS],
-            ).where(
-                # source_id IN (...) uses the unique index; a row-value IN list does not.
-                Connection.workspace_id == workspace_id,
-                Connection.source_id.in_({source for source, _, _ in keys}),
-                Connection.target_id.in_({target for _, target, _ in keys}),
-            )
-        )
-        for row in rows:
-            key = (row.source_id, row.target_id, row.channel)
-            if key not in keys:
-                continue
-            row_ids[key] = row.id
-            current[key] = {c: getattr(row, c) for c in CONNECTION_COLUMNS}
-    new: dict[tuple[int, int, str], dict[str, Any]] = {}
-    changed: dict[tuple[int, int, str], dict[str, Any]] = {}
-    outcomes = []
-    for item, key in zip(items, resolved, strict=True):
-        if isinstance(key, Outcome):
-            outcomes.append(key)
-            continue
-        values = {c: item.get(c) for c in CONNECTION_COLUMNS}
-        if key in new:
-            outcomes.append(Outcome(UNCHANGED if new[key] == values else UPDATED))
-            new[key] = values
-        elif key in current:
-            status = UNCHANGED if current[key] == values else UPDATED
-            if status == UPDATED:
-                changed[key] = current[key] = values
-            outcomes.append(Outcome(status))
-        else:
-            new[key] = values
-            outcomes.append(Outcome(CREATED))
-    now = utcnow()
-    if new:
-        session.execute(
-            insert(Connection),
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "source_id": s,
-                    "target_id": t,
-                    "channel": ch,
-                    "created_at": now,
-                    "updated_at": now,
-                    **v,
-                }
-                for (s, t, ch), v in new.items()
-            ],
-        )
-    if changed:
-        session.execute(
-            update(Connection),
-            [{"id": row_ids[k], "updated_at": now, **v} for k, v in changed.items()],
-        )
-    return outcomes
+            values = {c: item.get(c) for c in CONNECTION_COLUMNS}
+            entries.append(((source, target, item["channel"]), values))
+    return _upsert(
+        session,
+        Connection,
+        workspace_id,
+        ("source_id", "target_id", "channel"),
+        CONNECTION_COLUMNS,
+        entries,
+    )
 
 
 def list_connections(
