@@ -169,8 +169,9 @@ class ProblemApi(Api):
                 else (error.description or http.HTTPStatus(status).phrase)
             )
         headers = dict(data.get("headers") or {})
-        if status == 405 and getattr(error, "valid_methods", None):
-            headers["Allow"] = ", ".join(error.valid_methods or [])
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and valid_methods:
+            headers["Allow"] = ", ".join(valid_methods)
         if status >= 500:
             original = getattr(error, "original_exception", None)
             if original is not None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 # BIGINT ids on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
@@ -44,7 +45,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-
 class FloatVector(TypeDecorator[np.ndarray]):
     """A fixed-length float64 vector stored as little-endian bytes (bytea/BLOB).
 
@@ -64,3 +64,7 @@ class FloatVector(TypeDecorator[np.ndarray]):
         if value is None:
             return None
         return np.frombuffer(value, dtype="<f8")
+
+
+# What services accept: a Session, or Flask-SQLAlchemy's scoped `db.session` proxy to one.
+DbSession = Session | scoped_session[Any]

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from advocacy.graph.inputs import EVENT_KIND_CODES, RankingInput
+from advocacy.types import DbSession
 
 _PG_BINARY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
 _PG_TYPES = {
@@ -48,7 +48,7 @@ def _nan(dialect: str) -> str:
 
 
 def fetch_columns(
-    session: Session, columns: Sequence[Column], from_where: str, params: dict[str, Any]
+    session: DbSession, columns: Sequence[Column], from_where: str, params: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """``SELECT <columns> <from_where>`` as one numpy array per column."""
     dialect = session.get_bind().dialect.name
@@ -72,15 +72,13 @@ def fetch_columns(
 
 
 def _fetch_pg_binary(
-    session: Session, columns: Sequence[Column], from_where: str, params: dict[str, Any]
+    session: DbSession, columns: Sequence[Column], from_where: str, params: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     # PostgreSQL sends one COPY message per row, and a Python step per message would cost
     # more than the data. So rows are folded into arrays of up to 65,536 per column
     # (array_agg over id buckets), and each array is read by numpy in one go.
     aggregates = ", ".join(f"array_agg(({c.sql})::{c.pg_type})" for c in columns)
-    query = (
-        f"COPY (SELECT {aggregates} {from_where} GROUP BY id >> 16) TO STDOUT (FORMAT binary)"
-    )
+    query = f"COPY (SELECT {aggregates} {from_where} GROUP BY id >> 16) TO STDOUT (FORMAT binary)"
     driver = session.connection().connection.driver_connection
     parts: dict[str, list[np.ndarray]] = {c.name: [] for c in columns}
     with driver.cursor() as cursor:  # type: ignore[union-attr]
@@ -133,7 +131,7 @@ def _index(customer_ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
 
 
 def load_workspace(
-    session: Session, workspace_id: int, now: float, *, with_signals: bool = True
+    session: DbSession, workspace_id: int, now: float, *, with_signals: bool = True
 ) -> LoadedWorkspace:
     """A workspace's customers, events, mentions and connections as a ``RankingInput``.
 

@@ -18,9 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advocacy.extensions import db
+from advocacy.types import BigId, FloatVector, UTCDateTime, utcnow
 
 INDEXED_RANKS = 10_000
-from advocacy.types import BigId, FloatVector, UTCDateTime, utcnow
 
 
 class RankingSnapshot(db.Model):  # type: ignore[name-defined,misc]

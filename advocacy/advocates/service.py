@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Float, cast, delete, func, insert, literal, literal_column, select
-from sqlalchemy.orm import Session
 
 from advocacy.advocates.loading import load_workspace
 from advocacy.advocates.models import INDEXED_RANKS, AdvocateScore, RankingSnapshot
@@ -41,7 +40,7 @@ from advocacy.graph.scoring import (
 )
 from advocacy.graph.selection import select_advocates
 from advocacy.graph.sentiment import gate_names
-from advocacy.types import utcnow
+from advocacy.types import DbSession, utcnow
 
 OBJECTIVES = tuple(OBJECTIVE_WEIGHTS)
 KEEP_SNAPSHOTS = 3
@@ -58,7 +57,7 @@ def weights_for(objective: str, custom: Mapping[str, float] | None) -> dict[str,
 
 
 def rank_workspace(
-    session: Session,
+    session: DbSession,
     workspace_id: int,
     *,
     params: RankingParams | None = None,
@@ -124,7 +123,7 @@ def rank_workspace(
 
 
 def _write_scores(
-    session: Session,
+    session: DbSession,
     snapshot_id: int,
     customer_ids: np.ndarray,
     components: Any,
@@ -177,7 +176,7 @@ def _write_scores(
         )
 
 
-def _prune(session: Session, workspace_id: int) -> None:
+def _prune(session: DbSession, workspace_id: int) -> None:
     """Keep the last few snapshots of a workspace; older ones go, scores first."""
     old = list(
         session.scalars(
@@ -192,7 +191,7 @@ def _prune(session: Session, workspace_id: int) -> None:
         session.execute(delete(RankingSnapshot).where(RankingSnapshot.id.in_(old)))
 
 
-def latest_snapshot(session: Session, workspace_id: int) -> RankingSnapshot:
+def latest_snapshot(session: DbSession, workspace_id: int) -> RankingSnapshot:
     snapshot = session.scalar(
         select(RankingSnapshot)
         .where(RankingSnapshot.workspace_id == workspace_id)
@@ -305,7 +304,7 @@ def _views(
 
 
 def list_advocates(
-    session: Session,
+    session: DbSession,
     workspace_id: int,
     *,
     objective: str,
@@ -331,7 +330,7 @@ def list_advocates(
 
 
 def get_advocate(
-    session: Session,
+    session: DbSession,
     workspace_id: int,
     external_id: str,
     *,
@@ -359,7 +358,7 @@ class SelectionView:
 
 
 def select_for_campaign(
-    session: Session,
+    session: DbSession,
     workspace_id: int,
     *,
     k: int,

@@ -64,7 +64,7 @@ def facts_matrix(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
 def params_from_dict(stored: dict[str, Any]) -> RankingParams:
     known = {f.name for f in dataclasses.fields(RankingParams)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in known}
-    return RankingParams(**values)
+    return RankingParams(**values)  # type: ignore[arg-type]  # checked by __post_init__
 
 
 def page_components(
@@ -101,20 +101,21 @@ def page_components(
             else:
                 kwargs[f.name] = 0
         groups[group] = cls(**kwargs)
+    arrays: dict[str, Any] = {
+        name: np.array([getattr(r, name) for r in rows], dtype=np.float64)
+        for name in COMPONENT_NAMES
+    }
+    arrays.update({name: column(f"track.{name}", np.int64) for name in _TRACK})
     return Components(
         n=m,
         now=now,
         params=params,
-        **{
-            name: np.array([getattr(r, name) for r in rows], dtype=np.float64)
-            for name in COMPONENT_NAMES
-        },
+        **arrays,
         eligible=np.array([r.eligible for r in rows], dtype=bool),
         gate=np.array([r.gate for r in rows], dtype=np.uint8),
         followers=np.array(
             [-1 if r.followers is None else r.followers for r in rows], dtype=np.int64
         ),
-        **{name: column(f"track.{name}", np.int64) for name in _TRACK},
         engagement_facts=groups["engagement_facts"],
         sentiment_facts=groups["sentiment_facts"],
         influence_facts=groups["influence_facts"],
@@ -148,7 +149,7 @@ def copy_binary(values: dict[str, np.ndarray], followers: np.ndarray, facts: np.
         rows = np.flatnonzero(known == has_followers)
         if rows.size == 0:
             continue
-        fields: list[tuple[str, Any]] = [("count", ">i2")]
+        fields: list[tuple[Any, ...]] = [("count", ">i2")]
         for name, code in SCORE_COLUMNS:
             fields += [(f"len_{name}", ">i4"), (name, code)]
         fields += [("len_followers", ">i4")]

@@ -121,8 +121,9 @@ class SelectionArgsSchema(ma.Schema):
     objective = ma.fields.String(load_default="conversion", validate=OBJECTIVE)
     strategy = ma.fields.String(load_default="coverage", validate=ma.validate.OneOf(STRATEGIES))
     weights = _weights_field(load_default=None)
-    exclude = ma.fields.List(
-        ExternalId(), load_default=list, validate=ma.validate.Length(max=10_000)
+    # Not named `exclude`: that is a marshmallow Schema attribute.
+    excluded = ma.fields.List(
+        ExternalId(), data_key="exclude", load_default=list, validate=ma.validate.Length(max=10_000)
     )
     candidates = ma.fields.List(
         ExternalId(), load_default=None, validate=ma.validate.Length(min=1, max=100_000)
@@ -191,7 +192,10 @@ class Selection(MethodView):
     @blp.alt_response(404, description="No ranking computed yet")
     def post(self, args: dict[str, Any]) -> Any:
         """Choose k advocates: top scores, or the set that reaches the most distinct people."""
-        return service.select_for_campaign(db.session, current_principal().workspace_id, **args)
+        excluded = args.pop("excluded")
+        return service.select_for_campaign(
+            db.session, current_principal().workspace_id, exclude=excluded, **args
+        )
 
 
 @blp.route("/<string:external_id>")

@@ -193,5 +193,6 @@ def _checked_external_id(external_id: str) -> str:
         return str(ExternalId().deserialize(external_id))
     except ma.ValidationError as exc:
         raise Unprocessable(
-            "The customer id in the path is not valid.", errors={"external_id": exc.messages}
+            "The customer id in the path is not valid.",
+            errors={"external_id": [str(m) for m in exc.messages]},
         ) from exc

@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, text, update
-from sqlalchemy.orm import Session
 
 from advocacy.customers import sentiment
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
 from advocacy.errors import NotFound, Unprocessable
-from advocacy.types import utcnow
+from advocacy.types import DbSession, utcnow
 
 CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
 UNKNOWN_CUSTOMER = "Unknown customer."
@@ -46,7 +45,7 @@ Entry = tuple[Key, dict[str, Any]] | Outcome
 
 
 def _upsert(
-    session: Session,
+    session: DbSession,
     model: Any,
     workspace_id: int,
     key_columns: tuple[str, ...],
@@ -155,7 +154,7 @@ def _customer_values(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def upsert_customers(
-    session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Create or replace customers by ``external_id``; the last of duplicates wins."""
     entries: list[Entry] = [((item["external_id"],), _customer_values(item)) for item in items]
@@ -163,7 +162,7 @@ def upsert_customers(
 
 
 def resolve_customer_ids(
-    session: Session, workspace_id: int, external_ids: Iterable[str | None]
+    session: DbSession, workspace_id: int, external_ids: Iterable[str | None]
 ) -> dict[str, int]:
     """Map external ids to row ids; erased and unknown ones are simply absent."""
     wanted = {e for e in external_ids if e}
@@ -177,7 +176,7 @@ def resolve_customer_ids(
     return {row.external_id: row.id for row in rows}
 
 
-def get_customer(session: Session, workspace_id: int, external_id: str) -> Customer:
+def get_customer(session: DbSession, workspace_id: int, external_id: str) -> Customer:
     if "\x00" in external_id:  # no customer has one, and PostgreSQL refuses NUL in a query
         raise NotFound(f"No customer {external_id!r} in this workspace.")
     customer = session.scalar(
@@ -230,7 +229,7 @@ def _cursor_time(value: Any) -> datetime:
 
 
 def list_customers(
-    session: Session,
+    session: DbSession,
     workspace_id: int,
     *,
     limit: int,
@@ -260,7 +259,7 @@ def list_customers(
     return rows, next_cursor
 
 
-def erase_customer(session: Session, workspace_id: int, external_id: str) -> None:
+def erase_customer(session: DbSession, workspace_id: int, external_id: str) -> None:
     """Erase a person: personal fields, their connections, their mentions' texts.
 
     The row stays under a random pseudonym so aggregates (event amounts, and
@@ -305,7 +304,7 @@ def event_key(values: dict[str, Any]) -> str:
 
 
 def record_events(
-    session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Record CRM events by ``event_id`` (derived from the content when absent):
     an event seen before is updated or left unchanged, never duplicated."""
@@ -336,7 +335,7 @@ MENTION_COLUMNS = (
 
 
 def record_mentions(
-    session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Upsert mentions by ``external_id``, scoring text that came without a sentiment."""
     customers = resolve_customer_ids(session, workspace_id, (i.get("customer") for i in items))
@@ -380,7 +379,7 @@ CONNECTION_COLUMNS = (
 
 
 def upsert_connections(
-    session: Session, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Upsert directed edges by (source, target, channel); counts are absolute, not added."""
     customers = resolve_customer_ids(
@@ -407,7 +406,7 @@ def upsert_connections(
 
 
 def list_connections(
-    session: Session, workspace_id: int, external_id: str, *, limit: int, cursor: str | None
+    session: DbSession, workspace_id: int, external_id: str, *, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A customer's ties in both directions, by id."""
     customer = get_customer(session, workspace_id, external_id)
@@ -443,7 +442,7 @@ def list_connections(
     return items, next_cursor
 
 
-def export_customer(session: Session, workspace_id: int, external_id: str) -> dict[str, Any]:
+def export_customer(session: DbSession, workspace_id: int, external_id: str) -> dict[str, Any]:
     """Everything held about one person (data subject access request)."""
     customer = get_customer(session, workspace_id, external_id)
     events = session.scalars(
@@ -473,7 +472,7 @@ _TABLES = {
 }
 
 
-def refresh_statistics(session: Session, kind: str) -> None:
+def refresh_statistics(session: DbSession, kind: str) -> None:
     """ANALYZE the tables a bulk load of ``kind`` reads (PostgreSQL; a no-op elsewhere).
 
     PostgreSQL's ANALYZE counts rows the current transaction inserted, so a long import

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from advocacy.customers import schemas, service
 from advocacy.customers.service import REJECTED, Outcome
 from advocacy.errors import flatten_errors
+from advocacy.types import DbSession
 
 T = TypeVar("T")
 
@@ -20,7 +21,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Kind:
     schema: type[ma.Schema]
-    apply: Callable[[Session, int, Sequence[dict[str, Any]]], list[Outcome]]
+    apply: Callable[[DbSession, int, Sequence[dict[str, Any]]], list[Outcome]]
     key: Callable[[dict[str, Any]], str]
 
 
@@ -53,7 +54,7 @@ class ItemResult:
 
 
 def ingest_items(
-    session: Session,
+    session: DbSession,
     workspace_id: int,
     kind: str,
     raw_items: Sequence[Any],
@@ -87,7 +88,7 @@ def ingest_items(
     return [r for r in results if r is not None]
 
 
-def retry_on_conflict(session: Session, write: Callable[[], T]) -> T:
+def retry_on_conflict(session: DbSession, write: Callable[[], T]) -> T:
     """Run an upsert in a savepoint; if a concurrent request inserted the same keys first
     (a unique violation), run it once more: it now sees their rows and updates them, so
     identical concurrent PUTs all succeed instead of one winning and the rest getting 409.

@@ -7,14 +7,14 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import marshmallow as ma
-from sqlalchemy.orm import Session
 
 from advocacy.customers.service import refresh_statistics
 from advocacy.errors import DomainError, Unprocessable
 from advocacy.ingest.batch import KINDS, ingest_items
+from advocacy.types import DbSession
 
 CHUNK_ROWS = 1000
 ANALYZE_FIRST_AT = 5_000
@@ -130,12 +130,13 @@ def _csv_rows(text: IO[str], schema: ma.Schema) -> Iterator[tuple[int, Any, str 
 
 
 def run_import(
-    session: Session, workspace_id: int, kind: str, content_type: str | None, stream: IO[bytes]
+    session: DbSession, workspace_id: int, kind: str, content_type: str | None, stream: IO[bytes]
 ) -> ImportReport:
     """Apply a file's valid rows; report rejected ones by line. Re-running changes nothing."""
     fmt = format_for(content_type)
     report = ImportReport(kind=kind, format=fmt)
-    text = io.TextIOWrapper(io.BufferedReader(stream, 1 << 16), encoding="utf-8-sig", newline="")
+    raw = cast(io.RawIOBase, stream)  # werkzeug's request stream is a RawIOBase
+    text = io.TextIOWrapper(io.BufferedReader(raw, 1 << 16), encoding="utf-8-sig", newline="")
     schema = KINDS[kind].schema()
     rows = _ndjson_rows(text) if fmt == "ndjson" else _csv_rows(text, schema)
     chunk: list[tuple[int, Any]] = []

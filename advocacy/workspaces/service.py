@@ -7,10 +7,9 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from advocacy.errors import NotFound, Unprocessable
-from advocacy.types import utcnow
+from advocacy.types import DbSession, utcnow
 from advocacy.workspaces.models import ApiKey, Workspace
 
 KEY_PREFIX = "adv_"
@@ -42,7 +41,7 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_workspace(session: Session, *, name: str) -> Workspace:
+def create_workspace(session: DbSession, *, name: str) -> Workspace:
     name = name.strip()
     if not name:
         raise Unprocessable("A workspace needs a name.", errors={"name": ["Must not be empty."]})
@@ -57,7 +56,7 @@ def create_workspace(session: Session, *, name: str) -> Workspace:
     return workspace
 
 
-def get_workspace(session: Session, workspace_id: int) -> Workspace:
+def get_workspace(session: DbSession, workspace_id: int) -> Workspace:
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFound(f"No workspace {workspace_id}.")
@@ -65,7 +64,7 @@ def get_workspace(session: Session, workspace_id: int) -> Workspace:
 
 
 def create_api_key(
-    session: Session, *, workspace_id: int, name: str, scopes: list[str] | tuple[str, ...]
+    session: DbSession, *, workspace_id: int, name: str, scopes: list[str] | tuple[str, ...]
 ) -> IssuedKey:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
@@ -94,14 +93,14 @@ def create_api_key(
     return IssuedKey(key=key, secret=secret)
 
 
-def list_api_keys(session: Session, *, workspace_id: int | None = None) -> list[ApiKey]:
+def list_api_keys(session: DbSession, *, workspace_id: int | None = None) -> list[ApiKey]:
     query = select(ApiKey).order_by(ApiKey.id)
     if workspace_id is not None:
         query = query.where(ApiKey.workspace_id == workspace_id)
     return list(session.scalars(query))
 
 
-def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
+def revoke_api_key(session: DbSession, *, key_id: int) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"No API key {key_id}.")
@@ -111,7 +110,7 @@ def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
     return key
 
 
-def authenticate(session: Session, secret: str) -> Principal | None:
+def authenticate(session: DbSession, secret: str) -> Principal | None:
     """The principal for a presented key, or None for an unknown or revoked one."""
     if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None
