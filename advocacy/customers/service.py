@@ -101,7 +101,7 @@ def _upsert(
         stamps["updated_at"] = now
     if new:
         session.execute(
-            insert(model),
+            insert(model.__table__),
             [
                 {
                     "workspace_id": workspace_id,
