@@ -1,0 +1,63 @@
+"""The calling key's workspace: the domains campaigns may send people to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.campaigns import service
+from advocacy.extensions import db
+from advocacy.fields import Text
+
+blp = ApiBlueprint(
+    "workspace", __name__, url_prefix="/api/v1/workspace", description="Workspace settings"
+)
+
+MATCHING = (
+    "'shop.example' allows exactly that host (port 443); '*.shop.example' allows its "
+    "subdomains (not shop.example itself); 'shop.example:8443' allows that port. Hosts are "
+    "compared in ASCII (IDNA/punycode) form."
+)
+
+
+class AllowedDomainsArgsSchema(ma.Schema):
+    domains = ma.fields.List(
+        Text(min_length=1, max_length=260),
+        required=True,
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "Replaces the list. " + MATCHING},
+    )
+
+
+class AllowedDomainsSchema(ma.Schema):
+    domains = ma.fields.List(ma.fields.String(), metadata={"description": "Normalised entries"})
+    campaigns_outside = ma.fields.List(
+        ma.fields.Integer(),
+        metadata={
+            "description": "Ids of campaigns (not ended) whose landing or fallback URL the list "
+            "no longer allows: they keep their URLs, but links will not redirect there"
+        },
+    )
+
+
+@blp.route("/allowed-domains")
+class AllowedDomains(MethodView):
+    @blp.requires("read")
+    @blp.response(200, AllowedDomainsSchema)
+    def get(self) -> Any:
+        """The domains landing and fallback URLs may point to."""
+        return service.get_allowed_domains(db.session, current_principal().workspace_id)
+
+    @blp.requires("admin")
+    @blp.arguments(AllowedDomainsArgsSchema)
+    @blp.response(200, AllowedDomainsSchema)
+    def put(self, args: dict[str, Any]) -> Any:
+        """Replace the allowed domains (admin keys only)."""
+        result = service.set_allowed_domains(
+            db.session, current_principal().workspace_id, domains=args["domains"]
+        )
+        db.session.commit()
+        return result
