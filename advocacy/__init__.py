@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     _configure_database(app)
     _configure_api(app)
+    _configure_rate_limits(app)
 
     from advocacy import cli, errors, observability
     from advocacy.api import register_api
@@ -79,6 +80,15 @@ def _tune_sqlite(engine: Any) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure_rate_limits(app: Flask) -> None:
+    from advocacy.extensions import limiter
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    # Set explicitly: the extension object is shared by every app in the process.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
 
 
 def _configure_api(app: Flask) -> None:

@@ -12,9 +12,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 DEFAULT_IMPORT_MAX_CONTENT_LENGTH = 1024 * 1024 * 1024
+DEFAULT_LINK_MAX_AGE_DAYS = 400
+DEFAULT_CLICK_RATE_LIMIT = "120 per minute"
+DEFAULT_INVALID_LINK_RATE_LIMIT = "20 per minute"
+DEFAULT_VELOCITY_LIMIT_PER_DAY = 10
+MIN_IDEMPOTENCY_TTL_HOURS = 24
+DEFAULT_IDEMPOTENCY_WAIT_MS = 5000
+DEFAULT_WEBHOOK_MAX_ATTEMPTS = 8
+DEFAULT_WEBHOOK_RETRY_BASE_SECONDS = 30
+DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10
 
 
 class ConfigError(RuntimeError):
@@ -32,6 +43,34 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a rate limit such as '120 per minute'") from exc
+    return value
+
+
+def _base_url(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip().rstrip("/")
+    if not value:
+        return None
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("http", "https") or not rest or any(c in rest for c in "?#"):
+        raise ConfigError(f"{name} must be an http(s) URL such as https://go.example.com")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
 def _dev_secret(instance_path: Path) -> str:
@@ -81,6 +120,13 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
             raise ConfigError("REFERRAL_SIGNING_KEYS is required outside development")
         signing_keys = [secret_key]
 
+    idempotency_ttl = _int(env, "IDEMPOTENCY_TTL_HOURS", MIN_IDEMPOTENCY_TTL_HOURS)
+    if idempotency_ttl < MIN_IDEMPOTENCY_TTL_HOURS:
+        raise ConfigError(f"IDEMPOTENCY_TTL_HOURS must be at least {MIN_IDEMPOTENCY_TTL_HOURS}")
+    allow_private_webhooks = _flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS")
+    if allow_private_webhooks and environment == "production":
+        raise ConfigError("WEBHOOK_ALLOW_PRIVATE_TARGETS is for tests; never in production")
+
     return {
         "ADVOCACY_ENV": environment,
         "SECRET_KEY": secret_key,
@@ -92,6 +138,25 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
             env, "IMPORT_MAX_CONTENT_LENGTH", DEFAULT_IMPORT_MAX_CONTENT_LENGTH
         ),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        "LINK_MAX_AGE_DAYS": _int(env, "LINK_MAX_AGE_DAYS", DEFAULT_LINK_MAX_AGE_DAYS),
+        "PUBLIC_BASE_URL": _base_url(env, "PUBLIC_BASE_URL"),
+        "CLICK_RATE_LIMIT": _rate_limit(env, "CLICK_RATE_LIMIT", DEFAULT_CLICK_RATE_LIMIT),
+        "INVALID_LINK_RATE_LIMIT": _rate_limit(
+            env, "INVALID_LINK_RATE_LIMIT", DEFAULT_INVALID_LINK_RATE_LIMIT
+        ),
+        "VELOCITY_LIMIT_PER_DAY": _int(
+            env, "VELOCITY_LIMIT_PER_DAY", DEFAULT_VELOCITY_LIMIT_PER_DAY
+        ),
+        "IDEMPOTENCY_TTL_HOURS": idempotency_ttl,
+        "IDEMPOTENCY_WAIT_MS": _int(env, "IDEMPOTENCY_WAIT_MS", DEFAULT_IDEMPOTENCY_WAIT_MS),
+        "WEBHOOK_MAX_ATTEMPTS": _int(env, "WEBHOOK_MAX_ATTEMPTS", DEFAULT_WEBHOOK_MAX_ATTEMPTS),
+        "WEBHOOK_RETRY_BASE_SECONDS": _int(
+            env, "WEBHOOK_RETRY_BASE_SECONDS", DEFAULT_WEBHOOK_RETRY_BASE_SECONDS
+        ),
+        "WEBHOOK_TIMEOUT_SECONDS": _int(
+            env, "WEBHOOK_TIMEOUT_SECONDS", DEFAULT_WEBHOOK_TIMEOUT_SECONDS
+        ),
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": allow_private_webhooks,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -22,3 +24,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
+# No default limits: only the public link routes declare theirs (advocacy/web). Storage
+# (Redis or memory) is chosen from the app's config by create_app.
+limiter = Limiter(key_func=get_remote_address, key_prefix="advocacy")

@@ -6,9 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import delete, select
 from werkzeug.test import TestResponse
 
+from advocacy.campaigns.models import Campaign, CampaignAudit, Enrollment
+from advocacy.customers.models import Customer
+from advocacy.links.models import Click, ReferralLink
 from advocacy.workspaces import service
+from advocacy.workspaces.models import ApiKey, Workspace
 
 
 @dataclass
@@ -70,3 +75,65 @@ def put_customers(api: ApiClient, *external_ids: str) -> None:
     for external_id in external_ids:
         response = api.put(f"/api/v1/customers/{external_id}", json=customer(external_id))
         assert response.status_code == 200, response.json
+
+
+# --- campaigns and referral links (models directly, for the links tests) ----------------
+
+LANDING_URL = "https://shop.example/welcome?utm_source=referral"
+
+
+def allow_domains(session: Any, workspace_id: int, *domains: str) -> None:
+    session.get(Workspace, workspace_id).allowed_domains = list(domains)
+    session.commit()
+
+
+def make_campaign(session: Any, workspace_id: int, **fields: Any) -> Any:
+    """An active two-sided campaign landing on shop.example (allow the domain first)."""
+    values: dict[str, Any] = {
+        "name": "Spring referrals",
+        "objective": "conversion",
+        "status": "active",
+        "inviter_reward_kind": "credit",
+        "inviter_reward_amount": 1000,
+        "inviter_reward_currency": "EUR",
+        "invitee_reward_kind": "coupon",
+        "invitee_reward_amount": 1500,
+        "invitee_reward_currency": "EUR",
+        "trigger_event": "purchase",
+        "landing_url": LANDING_URL,
+        "fallback_url": "https://shop.example/",
+        "disclosure": "Your friend gets EUR 10 credit when you place your first order.",
+        "translations": {},
+    }
+    values.update(fields)
+    campaign = Campaign(workspace_id=workspace_id, **values)
+    session.add(campaign)
+    session.commit()
+    return campaign
+
+
+def enroll(session: Any, campaign: Any, customer_external_id: str) -> Any:
+    customer_id = session.scalar(
+        select(Customer.id).where(
+            Customer.workspace_id == campaign.workspace_id,
+            Customer.external_id == customer_external_id,
+        )
+    )
+    enrollment = Enrollment(
+        workspace_id=campaign.workspace_id,
+        campaign_id=campaign.id,
+        customer_id=customer_id,
+        method="manual",
+    )
+    session.add(enrollment)
+    session.commit()
+    return enrollment
+
+
+def delete_workspace(session: Any, workspace_id: int) -> None:
+    """Delete a workspace committed for real (threads, live servers) with its customers,
+    campaigns, links and clicks: what the links tests create."""
+    for model in (Click, ReferralLink, Enrollment, CampaignAudit, Campaign, Customer, ApiKey):
+        session.execute(delete(model).where(model.workspace_id == workspace_id))
+    session.execute(delete(Workspace).where(Workspace.id == workspace_id))
+    session.commit()

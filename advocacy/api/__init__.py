@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from advocacy.api import advocates, customers, ingest, ops
+from advocacy.api import (
+    advocates,
+    campaigns,
+    customers,
+    ingest,
+    links,
+    ops,
+    workspace,
+)
 from advocacy.errors import ProblemApi
+from advocacy.web import views as web
 
 
 def register_api(app: Flask) -> None:
@@ -14,4 +23,8 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(customers.blp)
     api.register_blueprint(ingest.blp)
     api.register_blueprint(advocates.blp)
+    api.register_blueprint(campaigns.blp)
+    api.register_blueprint(workspace.blp)
+    api.register_blueprint(links.blp)
     app.register_blueprint(ops.blp)
+    app.register_blueprint(web.blp)  # public HTML pages, outside the OpenAPI document

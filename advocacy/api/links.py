@@ -1,0 +1,133 @@
+"""Referral links: issue an advocate's link for a campaign (idempotent), read one, revoke one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, request
+from flask.views import MethodView
+
+from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.extensions import db
+from advocacy.fields import ExternalId, Slug, Text
+from advocacy.links import service
+from advocacy.links.models import ReferralLink
+from advocacy.types import utcnow
+
+blp = ApiBlueprint("links", __name__, url_prefix="/api/v1", description="Referral links")
+
+
+class LinkRequestSchema(ma.Schema):
+    advocate = ExternalId(
+        required=True, metadata={"description": "External id of an enrolled advocate"}
+    )
+    channel = Slug(
+        required=True,
+        metadata={"description": "Where the link is shared: email, sms, whatsapp, x, copy, ..."},
+    )
+    invitee = Text(
+        max_length=320,
+        min_length=1,
+        load_default=None,
+        metadata={
+            "description": "A personal invitation: a customer's external id (tried first) "
+            "or an email address"
+        },
+    )
+
+
+class LinkSchema(ma.Schema):
+    id = ma.fields.Integer()
+    campaign_id = ma.fields.Integer()
+    advocate = ma.fields.String()
+    channel = ma.fields.String()
+    invitee = ma.fields.String(
+        allow_none=True, metadata={"description": "Customer id or normalised email"}
+    )
+    token = ma.fields.String()
+    url = ma.fields.String(metadata={"description": "/r/<token>: records the click, redirects"})
+    invitation_url = ma.fields.String(
+        metadata={"description": "/i/<token>: the invitation page, whose button leads to url"}
+    )
+    created_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+
+
+def _base_url() -> str:
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    return str(configured) if configured else request.host_url.rstrip("/")
+
+
+def _body(link: ReferralLink, advocate: str, invitee: str | None) -> dict[str, Any]:
+    base = _base_url()
+    return {
+        "id": link.id,
+        "campaign_id": link.campaign_id,
+        "advocate": advocate,
+        "channel": link.channel,
+        "invitee": invitee,
+        "token": link.token,
+        "url": f"{base}/r/{link.token}",
+        "invitation_url": f"{base}/i/{link.token}",
+        "created_at": link.created_at,
+        "expires_at": link.expires_at,
+        "revoked_at": link.revoked_at,
+    }
+
+
+@blp.route("/campaigns/<int:campaign_id>/links")
+class CampaignLinks(MethodView):
+    @blp.requires("write")
+    @blp.arguments(LinkRequestSchema)
+    @blp.response(201, LinkSchema)
+    @blp.alt_response(200, schema=LinkSchema, description="The same request came before")
+    @blp.problem_response(404, "No such campaign in this workspace")
+    @blp.problem_response(409, "Campaign not live, advocate withdrawn, or the link was revoked")
+    @blp.problem_response(422, "Unknown or not enrolled advocate, or an unusable invitee")
+    def post(self, args: dict[str, Any], campaign_id: int) -> Any:
+        """Get an advocate's referral link for a channel, created on the first request."""
+        config = current_app.config
+        issued = service.issue_link(
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            campaign_id=campaign_id,
+            now=utcnow(),
+            max_age_days=config["LINK_MAX_AGE_DAYS"],
+            signing_keys=config["REFERRAL_SIGNING_KEYS"],
+            **args,
+        )
+        body = _body(issued.link, issued.advocate, issued.invitee)
+        db.session.commit()
+        return body, 201 if issued.created else 200
+
+
+@blp.route("/links/<int:link_id>")
+class LinkResource(MethodView):
+    @blp.requires("read")
+    @blp.response(200, LinkSchema)
+    @blp.problem_response(404, "No such link in this workspace")
+    def get(self, link_id: int) -> dict[str, Any]:
+        """Read one referral link."""
+        link = service.get_link(
+            db.session, workspace_id=current_principal().workspace_id, link_id=link_id
+        )
+        return _body(
+            link,
+            service.describe_advocate(db.session, link),
+            service.describe_invitee(db.session, link),
+        )
+
+    @blp.requires("write")
+    @blp.response(204)
+    @blp.problem_response(404, "No such link in this workspace")
+    def delete(self, link_id: int) -> None:
+        """Revoke a link: from now on it shows a friendly 410 page instead of redirecting."""
+        service.revoke_link(
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            link_id=link_id,
+            now=utcnow(),
+        )
+        db.session.commit()

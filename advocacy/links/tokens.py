@@ -1,0 +1,93 @@
+"""Signed tokens: the referral link's token and the attribution cookie's click reference.
+
+Both are itsdangerous ``TimestampSigner`` values over REFERRAL_SIGNING_KEYS (oldest first,
+newest last: the newest signs, every listed key verifies), each with its own salt so one
+can never be replayed as the other. They carry ids only, never personal data, and are
+checked without touching the database.
+
+A link token is ``<link id>.<timestamp>.<HMAC-SHA1>``: 38 characters for link id 123,
+48 for id 10**12, so ``/r/<token>`` stays under 64.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+
+LINK_SALT = "advocacy.referral-link.v1"
+ATTRIBUTION_SALT = "advocacy.attribution.v1"
+# Anything else is junk and is refused before the HMAC is even computed.
+_TOKEN_SHAPE = re.compile(r"^[0-9]{1,19}\.[A-Za-z0-9_\-]{1,12}\.[A-Za-z0-9_\-]{20,64}\Z")
+_REF_SHAPE = re.compile(r"^[0-9]{1,19}-[0-9]{1,19}-[0-9]{1,19}\.[A-Za-z0-9_\-.]{20,80}\Z")
+
+
+class InvalidToken(Exception):
+    """Unknown, malformed, tampered with, or signed with a key no longer listed."""
+
+
+class ExpiredToken(Exception):
+    """Authentic, but older than the maximum age."""
+
+    def __init__(self, link_id: int) -> None:
+        super().__init__(f"link {link_id} token expired")
+        self.link_id = link_id
+
+
+def _signer(keys: Sequence[str], salt: str) -> TimestampSigner:
+    if not keys:
+        raise ValueError("no signing keys configured")
+    return TimestampSigner(list(keys), salt=salt)
+
+
+def sign_link(link_id: int, keys: Sequence[str]) -> str:
+    """The token of a link: its id, the time of signing, the signature."""
+    return _signer(keys, LINK_SALT).sign(str(link_id)).decode("ascii")
+
+
+def read_link(token: str, keys: Sequence[str], max_age_seconds: int) -> int:
+    """The link id a token names; raises ``InvalidToken`` or ``ExpiredToken``."""
+    if not _TOKEN_SHAPE.match(token):
+        raise InvalidToken("malformed token")
+    try:
+        value = _signer(keys, LINK_SALT).unsign(token, max_age=max_age_seconds)
+    except SignatureExpired as exc:
+        # The signature was checked before the age, so the id is authentic.
+        raise ExpiredToken(int(exc.payload or b"0")) from exc
+    except BadSignature as exc:
+        raise InvalidToken("bad signature") from exc
+    return int(value)
+
+
+@dataclass(frozen=True)
+class AttributionRef:
+    """What the attribution cookie remembers of the visitor's last click."""
+
+    campaign_id: int
+    link_id: int
+    click_id: int
+    clicked_at: int  # Unix time of the click (the signature's timestamp)
+
+
+def sign_attribution(campaign_id: int, link_id: int, click_id: int, keys: Sequence[str]) -> str:
+    """The attribution cookie's value: a signed reference to one click."""
+    value = f"{campaign_id}-{link_id}-{click_id}"
+    return _signer(keys, ATTRIBUTION_SALT).sign(value).decode("ascii")
+
+
+def read_attribution(
+    value: str | None, keys: Sequence[str], max_age_seconds: int
+) -> AttributionRef | None:
+    """The click an attribution cookie names, or None when it is missing, forged or too old."""
+    if not value or not _REF_SHAPE.match(value):
+        return None
+    try:
+        payload, timestamp = _signer(keys, ATTRIBUTION_SALT).unsign(
+            value, max_age=max_age_seconds, return_timestamp=True
+        )
+    except BadSignature:  # SignatureExpired included
+        return None
+    campaign_id, link_id, click_id = (int(part) for part in payload.split(b"-"))
+    return AttributionRef(campaign_id, link_id, click_id, int(timestamp.timestamp()))

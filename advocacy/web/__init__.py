@@ -1,0 +1,1 @@
+"""Public pages for people without an account: the click path and the invitation page."""

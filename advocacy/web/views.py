@@ -1,0 +1,202 @@
+"""``/r/<token>`` (follow a link) and ``/i/<token>`` (the invitation page): public, no API key.
+
+They answer in HTML only, never JSON and never a stack trace, in the visitor's language.
+Both share one per-IP rate limit, and a stricter one counting only unknown tokens, so a
+client guessing tokens is stopped long before a crowd behind one NAT is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from advocacy.extensions import db, limiter
+from advocacy.links import clicks
+from advocacy.types import utcnow
+from advocacy.web import messages
+
+VISITOR_COOKIE = "adv_vid"
+ATTRIBUTION_COOKIE = "adv_ref"
+VISITOR_COOKIE_MAX_AGE = 400 * 86400  # the longest lifetime browsers grant a cookie
+LIMIT_SCOPE = "public-links"
+
+log = logging.getLogger("advocacy.web")
+
+blp = Blueprint("web", __name__)
+
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "Vary": "Accept-Language",
+}
+
+
+def _click_limit() -> str:
+    return str(current_app.config["CLICK_RATE_LIMIT"])
+
+
+def _invalid_limit() -> str:
+    return str(current_app.config["INVALID_LINK_RATE_LIMIT"])
+
+
+def _not_found(response: Response) -> bool:
+    return response.status_code == 404
+
+
+public_limits = [
+    limiter.shared_limit(_click_limit, scope=LIMIT_SCOPE),
+    limiter.shared_limit(_invalid_limit, scope=LIMIT_SCOPE + "-unknown", deduct_when=_not_found),
+]
+
+
+def _limited(view: Any) -> Any:
+    for limit in public_limits:
+        view = limit(view)
+    return view
+
+
+def _settings() -> clicks.LinkSettings:
+    config = current_app.config
+    return clicks.LinkSettings(
+        signing_keys=config["REFERRAL_SIGNING_KEYS"],
+        max_age_days=config["LINK_MAX_AGE_DAYS"],
+        ip_key=config["SECRET_KEY"].encode(),
+    )
+
+
+def _secure_cookies() -> bool:
+    return current_app.config.get("ADVOCACY_ENV") != "development"
+
+
+@blp.get("/r/<token>")
+@_limited
+def follow(token: str) -> Response:
+    """Follow a referral link: record the click, set the cookies, redirect to the landing page."""
+    outcome = clicks.follow_link(
+        db.session,
+        token=token,
+        visit=clicks.Visit(
+            visitor_id=request.cookies.get(VISITOR_COOKIE),
+            attribution=request.cookies.get(ATTRIBUTION_COOKIE),
+            ip=request.remote_addr or "",
+            user_agent=request.headers.get("User-Agent"),
+        ),
+        settings=_settings(),
+        now=utcnow(),
+    )
+    if isinstance(outcome, clicks.Refused):
+        return _refusal_page(outcome)
+    db.session.commit()
+    response = current_app.response_class(status=302)
+    response.headers["Location"] = outcome.location
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    secure = _secure_cookies()
+    response.set_cookie(
+        VISITOR_COOKIE,
+        outcome.visitor_id,
+        max_age=VISITOR_COOKIE_MAX_AGE,
+        httponly=True,
+        secure=secure,
+        samesite="Lax",
+    )
+    response.set_cookie(
+        ATTRIBUTION_COOKIE,
+        outcome.attribution,
+        max_age=outcome.attribution_max_age,
+        httponly=True,
+        secure=secure,
+        samesite="Lax",
+    )
+    return response
+
+
+@blp.get("/i/<token>")
+@_limited
+def invitation(token: str) -> Response:
+    """The invitation page: who invited you, both offers, the disclosure, one call to action."""
+    found = clicks.read_invitation(db.session, token=token, settings=_settings(), now=utcnow())
+    if isinstance(found, clicks.Refused):
+        return _refusal_page(found)
+    campaign = found.campaign
+    language = _language(campaign.translations)
+    body = render_template(
+        "web/invitation.html",
+        lang=language,
+        page=messages.invitation_texts(campaign, found.inviter_first_name, language),
+        follow_url=url_for("web.follow", token=found.token),
+    )
+    return _page(body, 200)
+
+
+def _language(translations: Any) -> str:
+    return (
+        request.accept_languages.best_match(
+            messages.languages(translations), default=messages.DEFAULT_LANGUAGE
+        )
+        or messages.DEFAULT_LANGUAGE
+    )
+
+
+def _page(body: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    response = current_app.response_class(body, status=status, mimetype="text/html")
+    response.headers.update(_PAGE_HEADERS)
+    response.headers.update(headers or {})
+    return response
+
+
+def _friendly(
+    reason: str,
+    status: int,
+    *,
+    fallback_url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    language = _language(None)
+    words = messages.texts(language)
+    body = render_template(
+        "web/unavailable.html",
+        lang=language,
+        title=words[f"{reason}_title"],
+        message=words[f"{reason}_body"],
+        fallback_url=fallback_url,
+        fallback_label=words["fallback"],
+    )
+    return _page(body, status, headers)
+
+
+def _refusal_page(refused: clicks.Refused) -> Response:
+    return _friendly(refused.reason, refused.status, fallback_url=refused.fallback_url)
+
+
+@blp.errorhandler(429)
+def _rate_limited(error: HTTPException) -> Response:
+    headers = {}
+    current = limiter.current_limit
+    if current is not None:
+        headers["Retry-After"] = str(max(1, int(current.reset_at - time.time())))
+    return _friendly("rate_limited", 429, headers=headers)
+
+
+@blp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    return _friendly("unknown" if status < 500 else "error", status)
+
+
+@blp.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on a public page")
+    with contextlib.suppress(Exception):  # the database may be what failed
+        db.session.rollback()
+    return _friendly("error", 500)
