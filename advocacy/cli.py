@@ -1,4 +1,4 @@
-"""Command-line administration: ``flask --app advocacy workspaces|keys|demo``."""
+"""Command-line administration: ``flask --app advocacy workspaces|keys|demo|rewards|worker``."""
 
 from __future__ import annotations
 
@@ -121,10 +121,77 @@ def rank(workspace_id: int | None) -> None:
         )
 
 
+rewards = AppGroup("rewards", help="Reward jobs.")
+
+
+@rewards.command("settle")
+def settle_rewards() -> None:
+    """Approve pending rewards whose return window (hold_days) has passed."""
+    from advocacy.types import utcnow
+    from advocacy.webhooks.worker import settle_all
+
+    click.echo(f"{settle_all(db.session, now=utcnow())} rewards approved")
+
+
+@rewards.command("purge-keys")
+def purge_idempotency_keys() -> None:
+    """Delete idempotency keys older than IDEMPOTENCY_TTL_HOURS."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from advocacy.rewards.idempotency import purge_keys
+    from advocacy.types import utcnow
+
+    ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
+    count = purge_keys(db.session, now=utcnow(), ttl=ttl)
+    db.session.commit()
+    click.echo(f"{count} idempotency keys deleted")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass, then exit (for cron or tests).")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds to sleep when idle.")
+def worker(once: bool, interval: float) -> None:
+    """Deliver webhooks from the outbox (retries, dead letters) and settle due rewards."""
+    import time
+
+    from flask import current_app
+
+    from advocacy.webhooks.worker import WorkerSettings, run_cycle
+
+    settings = WorkerSettings.from_config(current_app.config)
+    last_purge = 0.0
+    while True:
+        purge = time.monotonic() - last_purge > 3600
+        try:
+            report = run_cycle(db.session, settings, purge=purge)
+        except Exception:
+            db.session.rollback()
+            if once:
+                raise
+            current_app.logger.exception("worker cycle failed")
+            time.sleep(interval)
+            continue
+        if purge:
+            last_purge = time.monotonic()
+        if report.busy:
+            click.echo(
+                f"settled {report.settled}, dispatched {report.dispatched}, delivered "
+                f"{report.delivered}, retrying {report.retrying}, dead {report.dead}"
+            )
+        if once:
+            return
+        if not report.busy:
+            time.sleep(interval)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(workspaces)
     app.cli.add_command(keys)
     app.cli.add_command(rank)
+    app.cli.add_command(rewards)
+    app.cli.add_command(worker)
     from advocacy.demo import demo_command
 
     app.cli.add_command(demo_command)

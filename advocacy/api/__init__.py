@@ -7,10 +7,13 @@ from flask import Flask
 from advocacy.api import (
     advocates,
     campaigns,
+    conversions,
     customers,
     ingest,
     links,
     ops,
+    rewards,
+    webhooks,
     workspace,
 )
 from advocacy.errors import ProblemApi
@@ -26,5 +29,8 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(campaigns.blp)
     api.register_blueprint(workspace.blp)
     api.register_blueprint(links.blp)
+    api.register_blueprint(conversions.blp)
+    api.register_blueprint(rewards.blp)
+    api.register_blueprint(webhooks.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(web.blp)  # public HTML pages, outside the OpenAPI document

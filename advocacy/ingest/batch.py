@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 import marshmallow as ma
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from advocacy.customers import schemas, service
 from advocacy.customers.service import REJECTED, Outcome

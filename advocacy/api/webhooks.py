@@ -1,0 +1,175 @@
+"""Webhook subscriptions: register https endpoints, list and delete them, replay deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+from flask.views import MethodView
+
+from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.extensions import db
+from advocacy.fields import MAX_INT63, Text
+from advocacy.types import utcnow
+from advocacy.webhooks import service
+from advocacy.webhooks.delivery import MAX_URL_LENGTH
+from advocacy.webhooks.models import DELIVERY_STATES, EVENT_TYPES
+
+blp = ApiBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Webhooks")
+
+
+class SubscriptionInSchema(ma.Schema):
+    url = Text(
+        required=True,
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        metadata={"description": "https; private and loopback addresses are refused"},
+    )
+    event_types = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(EVENT_TYPES)),
+        load_default=list,
+        validate=ma.validate.Length(max=len(EVENT_TYPES)),
+        metadata={"description": "Empty: every event type"},
+    )
+    description = Text(max_length=200, allow_none=True, load_default=None)
+
+
+class SubscriptionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    url = ma.fields.String()
+    event_types = ma.fields.List(ma.fields.String())
+    description = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class NewSubscriptionSchema(SubscriptionSchema):
+    secret = ma.fields.String(
+        metadata={"description": "whsec_...: verifies webhook-signature; shown only now"}
+    )
+
+
+class SubscriptionListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SubscriptionSchema))
+
+
+class DeliveryArgsSchema(ma.Schema):
+    state = ma.fields.String(load_default=None, validate=ma.validate.OneOf(DELIVERY_STATES))
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
+    before = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=1, max=MAX_INT63),
+        metadata={"description": "The last id of the previous page"},
+    )
+
+
+class DeliverySchema(ma.Schema):
+    id = ma.fields.Integer()
+    webhook_id = ma.fields.String(metadata={"description": "The webhook-id header"})
+    type = ma.fields.String()
+    state = ma.fields.String(metadata={"description": "pending, delivered or dead"})
+    attempts = ma.fields.Integer()
+    next_attempt_at = ma.fields.DateTime()
+    last_status = ma.fields.Integer(allow_none=True)
+    last_error = ma.fields.String(allow_none=True)
+    delivered_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class DeliveryListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(DeliverySchema))
+
+
+def _delivery(row: Any, event: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "webhook_id": event.msg_id,
+        "type": event.type,
+        "state": row.state,
+        "attempts": row.attempts,
+        "next_attempt_at": row.next_attempt_at,
+        "last_status": row.last_status,
+        "last_error": row.last_error,
+        "delivered_at": row.delivered_at,
+        "created_at": row.created_at,
+    }
+
+
+@blp.route("")
+class Subscriptions(MethodView):
+    @blp.requires("admin")
+    @blp.response(200, SubscriptionListSchema)
+    def get(self) -> dict[str, Any]:
+        """List webhook subscriptions (secrets are never shown again)."""
+        return {"items": service.list_subscriptions(db.session, current_principal().workspace_id)}
+
+    @blp.requires("admin")
+    @blp.arguments(SubscriptionInSchema)
+    @blp.response(201, NewSubscriptionSchema)
+    @blp.problem_response(409, "Too many subscriptions")
+    def post(self, args: dict[str, Any]) -> Any:
+        """Subscribe an https URL to events; answers its signing secret once."""
+        subscription = service.create_subscription(
+            db.session,
+            current_principal().workspace_id,
+            allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
+            **args,
+        )
+        body = {
+            name: getattr(subscription, name)
+            for name in ("id", "url", "event_types", "description", "created_at", "secret")
+        }
+        db.session.commit()
+        return body
+
+
+@blp.route("/<int:subscription_id>")
+class Subscription(MethodView):
+    @blp.requires("admin")
+    @blp.response(200, SubscriptionSchema)
+    @blp.problem_response(404, "No such subscription in this workspace")
+    def get(self, subscription_id: int) -> Any:
+        """Read one subscription."""
+        return service.get_subscription(
+            db.session, current_principal().workspace_id, subscription_id
+        )
+
+    @blp.requires("admin")
+    @blp.response(204)
+    @blp.problem_response(404, "No such subscription in this workspace")
+    def delete(self, subscription_id: int) -> None:
+        """Delete a subscription: nothing more is sent to it."""
+        service.delete_subscription(
+            db.session, current_principal().workspace_id, subscription_id, now=utcnow()
+        )
+        db.session.commit()
+
+
+@blp.route("/<int:subscription_id>/deliveries")
+class Deliveries(MethodView):
+    @blp.requires("admin")
+    @blp.arguments(DeliveryArgsSchema, location="query")
+    @blp.response(200, DeliveryListSchema)
+    @blp.problem_response(404, "No such subscription in this workspace")
+    def get(self, args: dict[str, Any], subscription_id: int) -> dict[str, Any]:
+        """Deliveries of a subscription, newest first; state=dead is the dead-letter queue."""
+        rows = service.list_deliveries(
+            db.session, current_principal().workspace_id, subscription_id, **args
+        )
+        return {"items": [_delivery(row, event) for row, event in rows]}
+
+
+@blp.route("/<int:subscription_id>/deliveries/<int:delivery_id>/replay")
+class ReplayDelivery(MethodView):
+    @blp.requires("admin")
+    @blp.response(200, DeliverySchema)
+    @blp.problem_response(404, "No such delivery")
+    @blp.problem_response(409, "The delivery is still being attempted")
+    def post(self, subscription_id: int, delivery_id: int) -> Any:
+        """Send a delivery again (a dead one, typically), with the same webhook-id."""
+        row, event = service.replay_delivery(
+            db.session, current_principal().workspace_id, subscription_id, delivery_id, now=utcnow()
+        )
+        body = _delivery(row, event)
+        db.session.commit()
+        return body

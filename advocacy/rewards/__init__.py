@@ -1,0 +1,1 @@
+"""Conversions, attribution, fraud checks, the two-sided reward ledger and refunds."""

@@ -1,0 +1,272 @@
+"""Finding the touches behind a conversion, tier by tier, and attributing it.
+
+Each tier is read only when the ones before it found nothing inside its window, so the
+common case (a ``ref`` from the landing URL) costs two indexed queries. Links that were
+revoked, or whose advocate was withdrawn, before the conversion count for nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from advocacy.campaigns.models import Campaign, Enrollment
+from advocacy.links import tokens
+from advocacy.links.models import Click, ReferralLink
+from advocacy.rewards.attribution import Attribution, Touch, attribute
+from advocacy.rewards.models import Referral
+from advocacy.types import DbSession
+
+# The longest attribution window a campaign may have: no click older than this counts.
+MAX_WINDOW = timedelta(days=365)
+MAX_VISITOR_CLICKS = 100
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the site reported, and who the invitee turned out to be."""
+
+    ref: str | None
+    attribution: str | None  # the signed attribution cookie, as set by /r/<token>
+    visitor_id: str | None
+    invitee_id: int
+    invitee_email: str | None  # normalised
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    signing_keys: Sequence[str]
+    link_max_age_seconds: int
+
+
+_LINK_COLUMNS = (
+    ReferralLink.id.label("link_id"),
+    ReferralLink.campaign_id,
+    ReferralLink.advocate_id,
+    Campaign.attribution_window_days,
+    Campaign.attribution_model,
+)
+
+
+def _usable_links(query: Any, workspace_id: int, occurred_at: datetime) -> Any:
+    """Join link, campaign and enrollment; keep links alive when the conversion happened."""
+    return (
+        query.join(Campaign, Campaign.id == ReferralLink.campaign_id)
+        .join(Enrollment, Enrollment.id == ReferralLink.enrollment_id)
+        .where(
+            ReferralLink.workspace_id == workspace_id,
+            or_(ReferralLink.revoked_at.is_(None), ReferralLink.revoked_at > occurred_at),
+            or_(Enrollment.withdrawn_at.is_(None), Enrollment.withdrawn_at > occurred_at),
+        )
+    )
+
+
+def _touch(evidence: str, row: Any, touched_at: datetime, click_id: int | None) -> Touch:
+    return Touch(
+        evidence=evidence,
+        campaign_id=row.campaign_id,
+        link_id=row.link_id,
+        advocate_id=row.advocate_id,
+        touched_at=touched_at,
+        window_days=row.attribution_window_days,
+        model=row.attribution_model,
+        click_id=click_id,
+    )
+
+
+def _ref_touches(
+    session: DbSession,
+    workspace_id: int,
+    evidence: Evidence,
+    occurred_at: datetime,
+    settings: TokenSettings,
+    problems: list[str],
+) -> list[Touch]:
+    if not evidence.ref:
+        return []
+    try:
+        link_id = tokens.read_link(
+            evidence.ref, settings.signing_keys, settings.link_max_age_seconds
+        )
+    except tokens.ExpiredToken:
+        problems.append("expired_ref")
+        return []
+    except tokens.InvalidToken:
+        problems.append("invalid_ref")
+        return []
+    # The campaign comes along (into the session) for the checks that follow.
+    row = session.execute(
+        _usable_links(
+            select(*_LINK_COLUMNS, ReferralLink.token, Campaign), workspace_id, occurred_at
+        ).where(ReferralLink.id == link_id)
+    ).first()
+    # A renewed link has a new token; another workspace's link is unknown here.
+    if row is None or not hmac.compare_digest(row.token, evidence.ref):
+        problems.append("invalid_ref")
+        return []
+    # The ref proves a visit through /r/<token>: the visitor's own click on the link if we
+    # know them, else the latest click on it before the conversion.
+    click = None
+    base = (
+        select(Click.id, Click.clicked_at)
+        .where(Click.link_id == link_id, Click.clicked_at <= occurred_at)
+        .order_by(Click.clicked_at.desc(), Click.id.desc())
+        .limit(1)
+    )
+    if evidence.visitor_id:
+        click = session.execute(base.where(Click.visitor_id == evidence.visitor_id)).first()
+    if click is None:
+        click = session.execute(base).first()
+    if click is None:
+        problems.append("no_matching_click")
+        return []
+    return [_touch("ref", row, click.clicked_at, click.id)]
+
+
+def _click_touches(
+    session: DbSession,
+    workspace_id: int,
+    evidence: Evidence,
+    occurred_at: datetime,
+    settings: TokenSettings,
+    problems: list[str],
+) -> list[Touch]:
+    touches: list[Touch] = []
+    columns = (*_LINK_COLUMNS, Click.id.label("click_id"), Click.clicked_at)
+    if evidence.attribution:
+        cookie = tokens.read_attribution(
+            evidence.attribution, settings.signing_keys, int(MAX_WINDOW.total_seconds())
+        )
+        row = None
+        if cookie is not None:
+            row = session.execute(
+                _usable_links(
+                    select(*columns)
+                    .select_from(Click)
+                    .join(ReferralLink, ReferralLink.id == Click.link_id),
+                    workspace_id,
+                    occurred_at,
+                ).where(Click.id == cookie.click_id, Click.link_id == cookie.link_id)
+            ).first()
+        if row is None:
+            problems.append("invalid_cookie")
+        else:
+            touches.append(_touch("cookie", row, row.clicked_at, row.click_id))
+    if evidence.visitor_id:
+        seen = {t.click_id for t in touches}
+        rows = session.execute(
+            _usable_links(
+                select(*columns)
+                .select_from(Click)
+                .join(ReferralLink, ReferralLink.id == Click.link_id),
+                workspace_id,
+                occurred_at,
+            )
+            .where(
+                Click.workspace_id == workspace_id,
+                Click.visitor_id == evidence.visitor_id,
+                # Later clicks are read too: they make "outside the window" the answer.
+                Click.clicked_at >= occurred_at - MAX_WINDOW,
+            )
+            .order_by(Click.clicked_at.desc())
+            .limit(MAX_VISITOR_CLICKS)
+        )
+        touches.extend(
+            _touch("visitor", row, row.clicked_at, row.click_id)
+            for row in rows
+            if row.click_id not in seen
+        )
+    return touches
+
+
+def _invitation_touches(
+    session: DbSession,
+    workspace_id: int,
+    evidence: Evidence,
+    occurred_at: datetime,
+    settings: TokenSettings,
+    problems: list[str],
+) -> list[Touch]:
+    addressed = ReferralLink.invitee_customer_id == evidence.invitee_id
+    if evidence.invitee_email:
+        addressed = or_(addressed, ReferralLink.invitee_email_normalized == evidence.invitee_email)
+    last_click = (
+        select(func.max(Click.clicked_at))
+        .where(Click.link_id == ReferralLink.id, Click.clicked_at <= occurred_at)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        _usable_links(
+            select(*_LINK_COLUMNS, ReferralLink.created_at, last_click.label("last_click")),
+            workspace_id,
+            occurred_at,
+        ).where(addressed, ReferralLink.created_at <= occurred_at)
+    )
+    # The invitation counts from when it was clicked, or else from when it was issued.
+    return [_touch("invitation", row, row.last_click or row.created_at, None) for row in rows]
+
+
+def _prior_referral_touches(
+    session: DbSession,
+    workspace_id: int,
+    evidence: Evidence,
+    occurred_at: datetime,
+    settings: TokenSettings,
+    problems: list[str],
+) -> list[Touch]:
+    rows = session.execute(
+        select(
+            Referral.link_id,
+            Referral.campaign_id,
+            Referral.advocate_id,
+            Referral.click_id,
+            Referral.touched_at,
+            Campaign.attribution_window_days,
+            Campaign.attribution_model,
+        )
+        .join(Campaign, Campaign.id == Referral.campaign_id)
+        .where(
+            and_(
+                Referral.workspace_id == workspace_id,
+                Referral.invitee_id == evidence.invitee_id,
+                Referral.touched_at <= occurred_at,
+            )
+        )
+        .order_by(Referral.touched_at.desc())
+        .limit(5)
+    )
+    return [_touch("prior_referral", row, row.touched_at, row.click_id) for row in rows]
+
+
+Gatherer = Callable[[DbSession, int, Evidence, datetime, TokenSettings, list[str]], list[Touch]]
+TIERS: tuple[Gatherer, ...] = (
+    _ref_touches,
+    _click_touches,
+    _invitation_touches,
+    _prior_referral_touches,
+)
+
+
+def attribute_conversion(
+    session: DbSession,
+    *,
+    workspace_id: int,
+    evidence: Evidence,
+    occurred_at: datetime,
+    settings: TokenSettings,
+) -> Attribution:
+    """The winning touch, reading one tier of evidence at a time."""
+    problems: list[str] = []
+    seen: list[Touch] = []
+    for gather in TIERS:
+        touches = gather(session, workspace_id, evidence, occurred_at, settings, problems)
+        decision = attribute(touches, occurred_at)
+        if decision.touch is not None:
+            return decision
+        seen.extend(touches)
+    return attribute(seen, occurred_at, problems)

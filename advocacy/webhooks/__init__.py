@@ -1,0 +1,1 @@
+"""Webhooks: the transactional outbox, subscriptions, Standard Webhooks signing, delivery."""

@@ -1,0 +1,162 @@
+"""Sending one webhook: where it may go, how it goes, when to try again.
+
+Targets are https URLs whose host resolves only to public addresses: private, loopback,
+link-local, shared (CGNAT), multicast and reserved ones are refused at registration and
+again at every delivery, and the connection goes to the address that was checked (so a
+DNS answer cannot change between the check and the connection). Redirects are never
+followed: a 3xx is a failed attempt. ``WEBHOOK_ALLOW_PRIVATE_TARGETS`` lifts the address
+and https rules, for tests with a receiver on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+USER_AGENT = "advocacy-webhooks/1"
+MAX_URL_LENGTH = 2048
+MAX_DELAY_SECONDS = 6 * 3600
+_READ_LIMIT = 4096
+
+
+class TargetRefused(ValueError):
+    """A URL webhooks may not be sent to."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str  # path and query
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+
+
+def parse_target(url: str, *, allow_private: bool = False) -> Target:
+    """Check a URL's shape: https (http only when private targets are allowed), a host,
+    no credentials, no fragment."""
+    if len(url) > MAX_URL_LENGTH:
+        raise TargetRefused("The URL is too long.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise TargetRefused("Not a valid URL.") from exc
+    schemes = ("https", "http") if allow_private else ("https",)
+    if parts.scheme not in schemes:
+        raise TargetRefused("Webhook URLs must use https.")
+    if not parts.hostname:
+        raise TargetRefused("The URL has no host.")
+    if parts.username is not None or parts.password is not None:
+        raise TargetRefused("The URL must not carry credentials.")
+    if parts.fragment:
+        raise TargetRefused("The URL must not have a fragment.")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    default_port = 443 if parts.scheme == "https" else 80
+    return Target(parts.scheme, parts.hostname, port or default_port, path)
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def resolve(target: Target, *, allow_private: bool = False) -> list[str]:
+    """The addresses of the target's host; refused if any of them is not public."""
+    try:
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise TargetRefused(f"The host {target.host!r} does not resolve.") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise TargetRefused(f"The host {target.host!r} does not resolve.")
+    if not allow_private and not all(is_public_address(a) for a in addresses):
+        raise TargetRefused(
+            "The host resolves to a private, loopback or otherwise non-public address."
+        )
+    return addresses
+
+
+def check_target(url: str, *, allow_private: bool = False) -> Target:
+    target = parse_target(url, allow_private=allow_private)
+    resolve(target, allow_private=allow_private)
+    return target
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
+        self._address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
+
+
+def send(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    allow_private: bool = False,
+) -> Outcome:
+    """POST ``body`` once; a 2xx answer is a success, anything else (3xx included) not."""
+    try:
+        target = parse_target(url, allow_private=allow_private)
+        address = resolve(target, allow_private=allow_private)[0]
+    except TargetRefused as exc:
+        return Outcome(False, error=str(exc))
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(target.host, target.port, address, timeout)
+    try:
+        connection.request(
+            "POST",
+            target.path,
+            body=body,
+            headers={
+                **headers,
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+            },
+        )
+        response = connection.getresponse()
+        response.read(_READ_LIMIT)
+        status = response.status
+    except (OSError, http.client.HTTPException) as exc:
+        return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
+    finally:
+        connection.close()
+    if 200 <= status < 300:
+        return Outcome(True, status)
+    return Outcome(False, status, f"HTTP {status}")
+
+
+def retry_delay(attempts: int, base_seconds: int) -> int:
+    """Seconds to wait after the ``attempts``-th failure: base, 2 x base, 4 x base, ...
+    capped at six hours."""
+    return int(min(base_seconds * 2 ** max(attempts - 1, 0), MAX_DELAY_SECONDS))
