@@ -9,7 +9,10 @@ from advocacy.api import (
     campaigns,
     conversions,
     customers,
+    experiments,
     ingest,
+    insights,
+    kpis,
     links,
     ops,
     rewards,
@@ -32,5 +35,8 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(conversions.blp)
     api.register_blueprint(rewards.blp)
     api.register_blueprint(webhooks.blp)
+    api.register_blueprint(kpis.blp)
+    api.register_blueprint(insights.blp)
+    api.register_blueprint(experiments.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(web.blp)  # public HTML pages, outside the OpenAPI document

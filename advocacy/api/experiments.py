@@ -1,0 +1,149 @@
+"""A campaign's experiment: variants with weights, sticky assignment, and its results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+
+from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.experiments import service
+from advocacy.extensions import db
+from advocacy.fields import MAX_INT32, ExternalId, Slug
+
+blp = ApiBlueprint(
+    "experiments", __name__, url_prefix="/api/v1/campaigns", description="Campaign experiments"
+)
+
+
+# --- input ----------------------------------------------------------------
+
+
+class VariantSchema(ma.Schema):
+    name = Slug(required=True)
+    weight = ma.fields.Integer(
+        load_default=1, strict=True, validate=ma.validate.Range(min=1, max=1000)
+    )
+    control = ma.fields.Boolean(load_default=False)
+
+
+class ExperimentSchema(ma.Schema):
+    variants = ma.fields.List(
+        ma.fields.Nested(VariantSchema),
+        required=True,
+        validate=ma.validate.Length(min=2, max=10),
+        metadata={"description": "2-10 variants, exactly one the control"},
+    )
+    min_sample = ma.fields.Integer(
+        load_default=100,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=MAX_INT32),
+        metadata={"description": "Advocates per variant before a winner may be declared"},
+    )
+
+    @ma.validates_schema
+    def _one_control(self, data: dict[str, Any], **_: Any) -> None:
+        variants = data.get("variants") or []
+        if sum(1 for v in variants if v["control"]) != 1:
+            raise ma.ValidationError("Exactly one variant must be the control.", "variants")
+        if len({v["name"] for v in variants}) != len(variants):
+            raise ma.ValidationError("Variant names must differ.", "variants")
+
+
+class AssignSchema(ma.Schema):
+    advocates = ma.fields.List(
+        ExternalId(), required=True, validate=ma.validate.Length(min=1, max=1000)
+    )
+
+
+# --- output ---------------------------------------------------------------
+
+
+class VariantResultSchema(ma.Schema):
+    name = ma.fields.String()
+    control = ma.fields.Boolean()
+    weight = ma.fields.Integer()
+    exposures = ma.fields.Integer(metadata={"description": "Advocates assigned"})
+    conversions = ma.fields.Integer(
+        metadata={"description": "Advocates with an attributed conversion after assignment"}
+    )
+    rate = ma.fields.Float(allow_none=True)
+    rate_ci_low = ma.fields.Float(metadata={"description": "95% Wilson interval"})
+    rate_ci_high = ma.fields.Float()
+    revenue = ma.fields.Integer(metadata={"description": "Minor units, campaign currency"})
+    revenue_per_exposure = ma.fields.Float(allow_none=True)
+    lift = ma.fields.Float(allow_none=True, metadata={"description": "vs control; relative"})
+    p_value = ma.fields.Float(allow_none=True, metadata={"description": "Two-proportion z-test"})
+    significant = ma.fields.Boolean(metadata={"description": "p below 0.05 / (variants - 1)"})
+    winning = ma.fields.Boolean(metadata={"description": "Significant, better, min sample met"})
+    sample_needed = ma.fields.Integer(
+        allow_none=True, metadata={"description": "More advocates per arm still needed"}
+    )
+
+
+class ExperimentResultSchema(ma.Schema):
+    min_sample = ma.fields.Integer()
+    currency = ma.fields.String(allow_none=True)
+    variants = ma.fields.List(ma.fields.Nested(VariantResultSchema))
+    winner = ma.fields.String(allow_none=True)
+
+
+class AssignmentSchema(ma.Schema):
+    advocate = ma.fields.String()
+    variant = ma.fields.String(allow_none=True)
+    status = ma.fields.String(metadata={"description": "new, assigned or not_enrolled"})
+
+
+class AssignmentListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AssignmentSchema))
+
+
+# --- routes ---------------------------------------------------------------
+
+
+@blp.route("/<int:campaign_id>/experiment")
+class ExperimentResource(MethodView):
+    @blp.requires("read")
+    @blp.response(200, ExperimentResultSchema)
+    @blp.problem_response(404, "No such campaign, or it has no experiment")
+    def get(self, campaign_id: int) -> dict[str, Any]:
+        """Per variant exposures, conversions, rate with its interval, lift and p-value."""
+        return service.experiment_results(
+            db.session, workspace_id=current_principal().workspace_id, campaign_id=campaign_id
+        )
+
+    @blp.requires("campaigns")
+    @blp.arguments(ExperimentSchema)
+    @blp.response(200, ExperimentResultSchema)
+    @blp.problem_response(404, "No such campaign in this workspace")
+    @blp.problem_response(409, "Advocates are assigned already")
+    def put(self, values: dict[str, Any], campaign_id: int) -> dict[str, Any]:
+        """Define the experiment's variants and weights (before any assignment)."""
+        workspace_id = current_principal().workspace_id
+        service.define_experiment(
+            db.session, workspace_id=workspace_id, campaign_id=campaign_id, **values
+        )
+        body = service.experiment_results(
+            db.session, workspace_id=workspace_id, campaign_id=campaign_id
+        )
+        db.session.commit()
+        return body
+
+
+@blp.route("/<int:campaign_id>/experiment/assignments")
+class Assignments(MethodView):
+    @blp.requires("write")
+    @blp.arguments(AssignSchema)
+    @blp.response(200, AssignmentListSchema)
+    @blp.problem_response(404, "No such campaign, or it has no experiment")
+    def post(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
+        """Each advocate's variant: recorded once by hash of their id, then sticky."""
+        items = service.assign_advocates(
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            campaign_id=campaign_id,
+            advocates=args["advocates"],
+        )
+        db.session.commit()
+        return {"items": items}

@@ -1,0 +1,1 @@
+"""Campaign experiments: variants, sticky assignment of advocates, and significance tests."""

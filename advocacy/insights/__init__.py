@@ -1,0 +1,1 @@
+"""Listening insights: mention spikes against a robust baseline, supporters and detractors."""

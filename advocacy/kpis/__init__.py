@@ -1,0 +1,1 @@
+"""Campaign KPIs: shares reported by channels, per-period aggregates, and their maths."""

@@ -1,0 +1,241 @@
+"""The campaign KPIs per advocate over a range, aggregated by the database per advocate.
+
+Each query returns one row per advocate (GROUP BY the advocate), so the work in Python is
+bounded by the campaign's advocates, not by its clicks or conversions. Sorting by any
+figure, ratios included, then happens on those rows; the cursor is an offset into that order
+(ties broken by external id, nulls last), which is stable as long as the figures do not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, distinct, func, or_, select, union_all
+
+from advocacy.campaigns.models import Enrollment
+from advocacy.customers.models import Connection, Customer
+from advocacy.customers.service import decode_cursor, encode_cursor
+from advocacy.errors import Unprocessable
+from advocacy.kpis import maths
+from advocacy.kpis.models import Share
+from advocacy.kpis.service import (
+    ISSUED,
+    PENDING,
+    add_money,
+    campaign_currency,
+    get_campaign,
+    kpi_periods,
+)
+from advocacy.links.models import Click, ReferralLink
+from advocacy.rewards.models import Conversion, Referral, Reward
+from advocacy.types import DbSession
+
+SORTABLE = (
+    "active",
+    "invites",
+    "shares",
+    "reach",
+    "reported_impressions",
+    "clicks",
+    "unique_visitors",
+    "signups",
+    "conversions",
+    "conversion_rate",
+    "revenue",
+    "reward_cost",
+    "roi",
+    "cpa",
+    "k_factor",
+    "program_score",
+    "advocate",
+)
+
+
+@dataclass(frozen=True)
+class AdvocatePage:
+    currency: str | None
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def advocate_kpis(
+    session: DbSession,
+    *,
+    workspace_id: int,
+    campaign_id: int,
+    first: date,
+    last: date,
+    tz: str,
+    sort: str = "-conversions",
+    limit: int | None = 50,
+    cursor: str | None = None,
+) -> AdvocatePage:
+    """One row of KPIs per advocate of the campaign, sorted, a page at a time."""
+    campaign = get_campaign(session, workspace_id, campaign_id)
+    periods = kpi_periods(first, last, "month", tz)
+    start, end = periods[0].start, periods[-1].end
+    currency = campaign_currency(campaign)
+    weights = maths.score_weights(campaign.objective, campaign.score_weights)
+    rows: dict[int, dict[str, Any]] = {}
+
+    def row(advocate_id: int) -> dict[str, Any]:
+        if advocate_id not in rows:
+            rows[advocate_id] = {
+                **{f: 0 for f in (*maths.ADDITIVE, *maths.DISTINCT)},
+                "advocates": 1,
+                "revenue_other_currencies": {},
+                "reward_cost_other_currencies": {},
+            }
+        return rows[advocate_id]
+
+    def fill(query: Any, *fields: str) -> None:
+        for advocate_id, *figures in session.execute(query):
+            for field, figure in zip(fields, figures, strict=True):
+                row(advocate_id)[field] = int(figure or 0)
+
+    def within(moment: Any) -> Any:
+        return and_(moment >= start, moment < end)
+
+    ws, cid = workspace_id, campaign_id
+    for (advocate_id,) in session.execute(
+        select(Enrollment.customer_id).where(
+            Enrollment.campaign_id == cid,
+            Enrollment.enrolled_at < end,
+            or_(Enrollment.withdrawn_at.is_(None), Enrollment.withdrawn_at >= start),
+        )
+    ):
+        row(advocate_id)
+    link_scope = (ReferralLink.workspace_id == ws, ReferralLink.campaign_id == cid)
+    fill(
+        select(ReferralLink.advocate_id, func.count(ReferralLink.id))
+        .where(*link_scope, within(ReferralLink.created_at))
+        .group_by(ReferralLink.advocate_id),
+        "invites",
+    )
+    fill(
+        select(Share.advocate_id, func.count(Share.id), func.sum(Share.impressions))
+        .where(Share.workspace_id == ws, Share.campaign_id == cid, within(Share.occurred_at))
+        .group_by(Share.advocate_id),
+        "shares",
+        "reported_impressions",
+    )
+    fill(
+        select(
+            ReferralLink.advocate_id, func.count(Click.id), func.count(distinct(Click.visitor_id))
+        )
+        .select_from(Click)
+        .join(ReferralLink, ReferralLink.id == Click.link_id)
+        .where(Click.workspace_id == ws, Click.campaign_id == cid, within(Click.clicked_at))
+        .group_by(ReferralLink.advocate_id),
+        "clicks",
+        "unique_visitors",
+    )
+    active = union_all(
+        select(ReferralLink.advocate_id.label("advocate_id")).where(
+            *link_scope, within(ReferralLink.created_at)
+        ),
+        select(Share.advocate_id).where(
+            Share.workspace_id == ws, Share.campaign_id == cid, within(Share.occurred_at)
+        ),
+        select(ReferralLink.advocate_id)
+        .select_from(Click)
+        .join(ReferralLink, ReferralLink.id == Click.link_id)
+        .where(Click.workspace_id == ws, Click.campaign_id == cid, within(Click.clicked_at)),
+    ).subquery("acts")
+    for (advocate_id,) in session.execute(select(distinct(active.c.advocate_id))):
+        row(advocate_id)["active_advocates"] = 1
+    fill(
+        select(Connection.target_id, func.count(distinct(Connection.source_id)))
+        .where(
+            Connection.workspace_id == ws,
+            Connection.target_id.in_(select(distinct(active.c.advocate_id))),
+        )
+        .group_by(Connection.target_id),
+        "reach",
+    )
+    counted = and_(
+        Referral.workspace_id == ws, Referral.campaign_id == cid, Referral.state != "rejected"
+    )
+    net = func.coalesce(Conversion.amount, 0) - Conversion.refunded_amount
+    for advocate_id, event, unit, count, amount in session.execute(
+        select(
+            Referral.advocate_id,
+            Conversion.event,
+            Conversion.currency,
+            func.count(Referral.id),
+            func.sum(net),
+        )
+        .join(Conversion, Conversion.id == Referral.conversion_id)
+        .where(counted, within(Conversion.occurred_at))
+        .group_by(Referral.advocate_id, Conversion.event, Conversion.currency)
+    ):
+        figures = row(advocate_id)
+        if event == "signup":
+            figures["signups"] += int(count)
+        if event == campaign.trigger_event:
+            figures["conversions"] += int(count)
+        if event == "purchase" and unit is not None:
+            add_money(figures, "revenue", unit, currency, int(amount or 0))
+    for advocate_id, state, unit, amount in session.execute(
+        select(Referral.advocate_id, Reward.state, Reward.currency, func.sum(Reward.amount))
+        .select_from(Reward)
+        .join(Referral, Referral.id == Reward.referral_id)
+        .join(Conversion, Conversion.id == Reward.conversion_id)
+        .where(
+            Reward.campaign_id == cid,
+            Reward.state.in_((*ISSUED, *PENDING)),
+            Referral.workspace_id == ws,
+            within(Conversion.occurred_at),
+        )
+        .group_by(Referral.advocate_id, Reward.state, Reward.currency)
+    ):
+        if unit is None:
+            continue
+        field = "reward_cost_issued" if state in ISSUED else "reward_cost_pending"
+        add_money(row(advocate_id), field, unit, currency, int(amount or 0), other="reward_cost")
+
+    names: dict[int, str] = {
+        customer_id: external_id
+        for customer_id, external_id in session.execute(
+            select(Customer.id, Customer.external_id).where(Customer.id.in_(list(rows)))
+        )
+    }
+    items = []
+    for advocate_id, figures in rows.items():
+        figures.update(maths.derived(figures, weights))
+        figures["active"] = bool(figures.pop("active_advocates"))
+        figures.pop("advocates")
+        items.append({"advocate": names[advocate_id], **figures})
+    items = _sorted(items, sort)
+    offset = _offset(cursor)
+    page = items[offset:] if limit is None else items[offset : offset + limit]
+    more = limit is not None and offset + limit < len(items)
+    return AdvocatePage(currency, page, encode_cursor(offset + limit) if more and limit else None)
+
+
+def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    """By the figure (``-`` for descending), ties by external id; nulls (a ratio without a
+    denominator) last in either direction."""
+    field, descending = sort.lstrip("-"), sort.startswith("-")
+    items = sorted(items, key=lambda item: item["advocate"])
+    if field == "advocate":
+        return items[::-1] if descending else items
+
+    def value(item: dict[str, Any]) -> Any:
+        figure = item[field]
+        return figure["score"] if field == "program_score" else figure
+
+    known = [item for item in items if value(item) is not None]
+    known.sort(key=lambda item: float(value(item)), reverse=descending)
+    return known + [item for item in items if value(item) is None]
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    (offset,) = decode_cursor(cursor, 1)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
+    return offset
