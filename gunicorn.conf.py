@@ -14,9 +14,16 @@ _database_url = os.environ.get("DATABASE_URL", "")
 _sqlite = not _database_url or is_sqlite(_database_url)
 
 # SQLite has one writer: a single process with threads. PostgreSQL: a process per core, and more.
-workers = int(os.environ.get("GUNICORN_WORKERS", 1 if _sqlite else multiprocessing.cpu_count() * 2 + 1))
+workers = int(
+    os.environ.get("GUNICORN_WORKERS", 1 if _sqlite else multiprocessing.cpu_count() * 2 + 1)
+)
 threads = int(os.environ.get("GUNICORN_THREADS", 8 if _sqlite else 4))
 worker_class = "gthread"
+# One listening socket per worker (SO_REUSEPORT): the kernel spreads new connections over
+# the workers. With one shared socket, whichever worker wakes first accepts them all, and
+# with keep-alive (a load balancer, or wrk's 32 connections) one worker (one GIL) serves
+# every request while the others idle. Linux >= 3.9; elsewhere gunicorn ignores it.
+reuse_port = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5

@@ -18,6 +18,8 @@ ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 DEFAULT_IMPORT_MAX_CONTENT_LENGTH = 1024 * 1024 * 1024
 DEFAULT_LINK_MAX_AGE_DAYS = 400
+DEFAULT_LINK_CACHE_SECONDS = 5
+DEFAULT_CLICK_FLUSH_MS = 100
 DEFAULT_CLICK_RATE_LIMIT = "120 per minute"
 DEFAULT_INVALID_LINK_RATE_LIMIT = "20 per minute"
 DEFAULT_VELOCITY_LIMIT_PER_DAY = 10
@@ -42,6 +44,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _int_or_zero(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number, 0 allowed (it means off)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}")
     return value
 
 
@@ -139,6 +155,15 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
         ),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         "LINK_MAX_AGE_DAYS": _int(env, "LINK_MAX_AGE_DAYS", DEFAULT_LINK_MAX_AGE_DAYS),
+        # Tests change links and campaigns between clicks and expect to see it at once.
+        "LINK_CACHE_SECONDS": _int_or_zero(
+            env, "LINK_CACHE_SECONDS", 0 if environment == "test" else DEFAULT_LINK_CACHE_SECONDS
+        ),
+        # Clicks written behind the redirect, every this many ms (PostgreSQL; 0 = inline).
+        # Tests read a click right after following a link.
+        "CLICK_FLUSH_MS": _int_or_zero(
+            env, "CLICK_FLUSH_MS", 0 if environment == "test" else DEFAULT_CLICK_FLUSH_MS
+        ),
         "PUBLIC_BASE_URL": _base_url(env, "PUBLIC_BASE_URL"),
         "CLICK_RATE_LIMIT": _rate_limit(env, "CLICK_RATE_LIMIT", DEFAULT_CLICK_RATE_LIMIT),
         "INVALID_LINK_RATE_LIMIT": _rate_limit(

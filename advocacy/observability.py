@@ -1,16 +1,29 @@
-"""Request ids, one structured log line per request, Prometheus metrics."""
+"""Request ids, one structured log line per request, Prometheus metrics.
+
+Metrics come straight from prometheus_client: one histogram observed in the same
+after-request hook that writes the access line. (prometheus-flask-exporter did the same
+through three hooks of its own, at 0.18 ms a request under gunicorn: a third of a bare
+request.)
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
 import uuid
 
 from flask import Flask, Response, g, request
-from prometheus_client import CollectorRegistry
-from prometheus_flask_exporter import PrometheusMetrics
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -36,44 +49,78 @@ def _configure_logging(level: str) -> None:
     root.propagate = False
 
 
+def _metrics(app: Flask) -> Histogram:
+    """The request histogram and ``GET /metrics``, in a registry of this app's own (tests
+    build many apps). Under gunicorn, PROMETHEUS_MULTIPROC_DIR set, /metrics adds up
+    every worker's files."""
+    registry = CollectorRegistry()
+    latency = Histogram(
+        "advocacy_http_request_duration_seconds",
+        "HTTP request latency, by method, URL rule and status",
+        ["method", "url_rule", "status"],
+        registry=registry,
+    )
+    info = Gauge(
+        "advocacy_info",
+        "advocacy service",
+        ["version"],
+        registry=registry,
+        multiprocess_mode="max",
+    )
+    info.labels(version="v1").set(1)
+
+    def metrics() -> Response:
+        """Prometheus metrics (text format)."""
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            scraped = CollectorRegistry()
+            MultiProcessCollector(scraped)
+        else:
+            scraped = registry
+        return Response(generate_latest(scraped), mimetype=CONTENT_TYPE_LATEST.split(";")[0])
+
+    app.add_url_rule("/metrics", "metrics", metrics)
+    return latency
+
+
 def init_app(app: Flask) -> None:
     _configure_logging(app.config.get("LOG_LEVEL", "INFO"))
-    # One registry per app, so tests can build many apps; under gunicorn with
-    # PROMETHEUS_MULTIPROC_DIR set, the exporter aggregates every worker's files.
-    metrics = PrometheusMetrics(
-        app,
-        registry=CollectorRegistry(),
-        group_by="url_rule",
-        defaults_prefix="advocacy",
-        excluded_paths=["^/metrics$"],
-    )
-    metrics.info("advocacy_info", "advocacy service", version="v1")
+    latency = _metrics(app)
 
     @app.before_request
     def _start_request() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.environ["advocacy.request_id"] = request_id
-        g.request_started = time.perf_counter()
+        environ = request.environ
+        environ["advocacy.started"] = time.perf_counter()
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        environ["advocacy.request_id"] = (
+            incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        )
 
     @app.after_request
     def _finish_request(response: Response) -> Response:
-        request_id = request.environ.get("advocacy.request_id") or uuid.uuid4().hex
+        environ = request.environ
+        request_id = environ.get("advocacy.request_id") or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
-        started = g.get("request_started")
-        duration_ms = (time.perf_counter() - started) * 1000 if started else None
-        principal = g.get("principal")
-        access_log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "route": request.url_rule.rule if request.url_rule else None,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round(duration_ms, 2) if duration_ms is not None else None,
-                "workspace_id": principal.workspace_id if principal else None,
-                "api_key_id": principal.api_key_id if principal else None,
-            },
-        )
+        started = environ.get("advocacy.started")
+        duration = time.perf_counter() - started if started is not None else None
+        rule = request.url_rule.rule if request.url_rule else None
+        if duration is not None and rule != "/metrics":
+            # By URL rule, never by path: customer ids must not become labels.
+            latency.labels(request.method, rule or "<unmatched>", response.status_code).observe(
+                duration
+            )
+        if access_log.isEnabledFor(logging.INFO):
+            principal = g.get("principal")
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": request.method,
+                    "route": rule,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(duration * 1000, 2) if duration is not None else None,
+                    "workspace_id": principal.workspace_id if principal else None,
+                    "api_key_id": principal.api_key_id if principal else None,
+                },
+            )
         return response

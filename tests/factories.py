@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from advocacy.campaigns.models import Campaign, CampaignAudit, Enrollment
 from advocacy.customers.models import Customer
+from advocacy.extensions import db
 from advocacy.links.models import Click, ReferralLink
 from advocacy.workspaces import service
 from advocacy.workspaces.models import ApiKey, Workspace
@@ -137,3 +141,30 @@ def delete_workspace(session: Any, workspace_id: int) -> None:
         session.execute(delete(model).where(model.workspace_id == workspace_id))
     session.execute(delete(Workspace).where(Workspace.id == workspace_id))
     session.commit()
+
+
+@contextlib.contextmanager
+def committed_link(app: Any, prefix: str, channel: str = "sms") -> Iterator[dict[str, Any]]:
+    """Ann's link (as the API returns it) in a live campaign on shop.example, in a workspace
+    of its own committed for real (an app with its own engine, a live server), deleted
+    afterwards."""
+    with app.app_context():
+        session = db.session
+        workspace = make_workspace(session, f"{prefix}-{uuid.uuid4().hex[:8]}")
+        allow_domains(session, workspace.id, "shop.example")
+        api = ApiClient(app.test_client(), workspace.admin_key)
+        response = api.put("/api/v1/customers/ann", json={"first_name": "Ann"})
+        assert response.status_code == 200, response.json
+        campaign = make_campaign(session, workspace.id)
+        enroll(session, campaign, "ann")
+        response = api.post(
+            f"/api/v1/campaigns/{campaign.id}/links", json={"advocate": "ann", "channel": channel}
+        )
+        assert response.status_code == 201, response.json
+        session.remove()
+    try:
+        yield dict(response.json)
+    finally:
+        with app.app_context():
+            delete_workspace(db.session, workspace.id)
+            db.session.remove()

@@ -1,29 +1,38 @@
 """The click path: follow a referral token, record the visit, say where to send the visitor.
 
-This is the hot path. A forged token costs one HMAC and no query; a good one costs one
+This is the hot path. A forged token costs one HMAC and no query. A good one costs one
 query by primary keys (link, campaign, enrollment, workspace), rarely a second (a returning
-visitor whose last click was on another campaign) and one INSERT.
+visitor whose last click was on another campaign) and one INSERT. With a ``LinkCache`` the
+first query is made once per link and cache period, not once per click; with a
+``BufferedStore`` the INSERT is batched behind the redirect (advocacy/links/recorder.py),
+so a click on a cached link usually takes no database connection at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Connection, Engine
 
 from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.customers.models import Customer
 from advocacy.links import rules, tokens
+from advocacy.links.cache import LinkCache
 from advocacy.links.models import Click, ReferralLink
+from advocacy.links.recorder import ClickRecorder
 from advocacy.types import DbSession
 from advocacy.workspaces.models import Workspace
+
+log = logging.getLogger("advocacy.clicks")
 
 MAX_USER_AGENT = 512  # clicks.user_agent is VARCHAR(512)
 _VISITOR_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{16,64}\Z")
@@ -32,8 +41,9 @@ _clicks = Click.__table__
 
 # Built once: executing a prepared construct skips rebuilding it and its cache key per click.
 # One row per token: everything the decision needs, by primary keys, no ORM objects.
-_LINK_ROW = (
+_LINK_COLUMNS = (
     select(
+        ReferralLink.id,
         ReferralLink.workspace_id,
         ReferralLink.campaign_id,
         ReferralLink.token,
@@ -51,8 +61,9 @@ _LINK_ROW = (
     .join(Campaign, Campaign.id == ReferralLink.campaign_id)
     .join(Enrollment, Enrollment.id == ReferralLink.enrollment_id)
     .join(Workspace, Workspace.id == ReferralLink.workspace_id)
-    .where(ReferralLink.id == bindparam("link_id"))
 )
+_LINK_ROW = _LINK_COLUMNS.where(ReferralLink.id == bindparam("link_id"))
+_LINK_ROWS = _LINK_COLUMNS.where(ReferralLink.id.in_(bindparam("link_ids", expanding=True)))
 _SEEN_RECENTLY = (
     select(_clicks.c.id)
     .where(
@@ -63,8 +74,6 @@ _SEEN_RECENTLY = (
     .limit(1)
 )
 _RECORD_CLICK = insert(_clicks).returning(_clicks.c.id)
-
-
 @dataclass(frozen=True)
 class LinkSettings:
     """What the click path needs from the configuration."""
@@ -120,36 +129,136 @@ _STATUS = {
 }
 
 
-def _refused(reason: str, row: Any) -> Refused:
-    """A refusal that can offer the campaign's fallback URL, if it is on the allow-list."""
-    return Refused(
-        reason, _STATUS[reason], rules.allowed_url(row.fallback_url, row.allowed_domains)
-    )
-
-
 def hash_ip(ip: str, key: bytes) -> str:
     """HMAC-SHA256 of the address: comparable between clicks, not reversible without the key."""
-    return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, ip.encode(), hashlib.sha256).hex()
 
 
-def check_token(
-    session: DbSession, token: str, settings: LinkSettings, now: datetime
-) -> tuple[int, Any] | Refused:
-    """The link id and its row for a token that may be followed now, or why not.
+def verify_token(token: str, settings: LinkSettings) -> int | Refused:
+    """The link id an authentic, unexpired token names, or why not; no database.
 
-    The signature is checked first: a forged or tampered token never reaches the database.
+    Callers check this first: a forged or tampered token never reaches the database (not
+    even for a connection), nor the cache.
     """
     try:
-        link_id = tokens.read_link(token, settings.signing_keys, settings.max_age_seconds)
+        return tokens.read_link(token, settings.signing_keys, settings.max_age_seconds)
     except tokens.InvalidToken:
         return Refused("unknown", 404)
     except tokens.ExpiredToken:
         return Refused("expired", 410)
-    # Core on the session's connection: no ORM layer for a row that is only read.
-    row = session.connection().execute(_LINK_ROW, {"link_id": link_id}).first()
+
+
+class ClickStore(Protocol):
+    """Where the click path reads links and records clicks."""
+
+    def link_row(self, link_id: int) -> Any | None:
+        """The link's decision row (``_LINK_ROW``), or None."""
+
+    def seen_recently(self, campaign_id: int, visitor_id: str, since: datetime) -> bool:
+        """Whether the visitor clicked a link of the campaign since ``since``."""
+
+    def record(self, values: dict[str, Any]) -> int:
+        """Record a click; its id."""
+
+
+class InlineStore:
+    """Reads and writes on one connection, in the caller's transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def link_row(self, link_id: int) -> Any | None:
+        return self.connection.execute(_LINK_ROW, {"link_id": link_id}).first()
+
+    def seen_recently(self, campaign_id: int, visitor_id: str, since: datetime) -> bool:
+        params = {"campaign_id": campaign_id, "visitor_id": visitor_id, "since": since}
+        return self.connection.execute(_SEEN_RECENTLY, params).first() is not None
+
+    def record(self, values: dict[str, Any]) -> int:
+        return int(self.connection.execute(_RECORD_CLICK, values).scalar_one())
+
+
+class BufferedStore:
+    """Reads on a pooled connection taken only when needed; clicks go to a ``ClickRecorder``.
+
+    A click whose link is cached and whose visitor needs no look-up takes no connection.
+    """
+
+    def __init__(self, engine: Engine, recorder: ClickRecorder) -> None:
+        self.engine = engine
+        self.recorder = recorder
+
+    def _read(self, statement: Any, params: dict[str, Any]) -> Any | None:
+        # Autocommit: a lone SELECT, no BEGIN before nor ROLLBACK after it.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.execute(statement, params).first()
+
+    def link_row(self, link_id: int) -> Any | None:
+        return self._read(_LINK_ROW, {"link_id": link_id})
+
+    def seen_recently(self, campaign_id: int, visitor_id: str, since: datetime) -> bool:
+        params = {"campaign_id": campaign_id, "visitor_id": visitor_id, "since": since}
+        return self._read(_SEEN_RECENTLY, params) is not None
+
+    def record(self, values: dict[str, Any]) -> int:
+        click_id = self.recorder.reserve_id()
+        values = {**values, "id": click_id}
+        if not self.recorder.add(values):
+            log.warning("click queue full (%d): writing inline", self.recorder.pending)
+            with self.engine.begin() as connection:
+                connection.execute(insert(_clicks), values)
+        return click_id
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What a link's row decides, worked out once per read (and cached with it)."""
+
+    row: Any
+    # The landing URL as (head, tail) around the ref token, if it is on the allow-list.
+    landing: tuple[str, str] | None
+    fallback: str | None  # the fallback URL if it is on the allow-list
+
+
+def _link_state(row: Any) -> LinkState:
+    landing = rules.allowed_url(row.landing_url, row.allowed_domains)
+    return LinkState(
+        row=row,
+        landing=rules.ref_template(landing) if landing is not None else None,
+        fallback=rules.allowed_url(row.fallback_url, row.allowed_domains),
+    )
+
+
+def read_link_states(engine: Engine, link_ids: list[int]) -> dict[int, LinkState]:
+    """The states of several links in one query (for the cache's refresher)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        rows = connection.execute(_LINK_ROWS, {"link_ids": link_ids})
+        return {row.id: _link_state(row) for row in rows}
+
+
+def check_link(
+    store: ClickStore,
+    link_id: int,
+    token: str,
+    now: datetime,
+    cache: LinkCache | None = None,
+) -> LinkState | Refused:
+    """The state of a link that may be followed now with ``token``, or the ``Refused``.
+
+    ``link_id`` comes from ``verify_token(token, ...)``. The allow-list check of the
+    landing URL is made when the row is read: a cached row carries it.
+    """
+    state = cache.get(link_id) if cache is not None else None
+    # A cached row naming another token may be older than the link's renewal: ask again.
+    if state is None or not hmac.compare_digest(state.row.token, token):
+        row = store.link_row(link_id)
+        state = _link_state(row) if row is not None else None
+        if state is not None and cache is not None:
+            cache.put(link_id, state)
     # A renewed link has a new token: the old one is authentic but no longer the link's.
-    if row is None or not hmac.compare_digest(row.token, token):
+    if state is None or not hmac.compare_digest(state.row.token, token):
         return Refused("unknown", 404)
+    row = state.row
     reason = rules.refusal(
         now=now,
         campaign=row,
@@ -157,13 +266,15 @@ def check_token(
         expires_at=row.expires_at,
         withdrawn_at=row.withdrawn_at,
     )
+    if reason is None and state.landing is None:
+        reason = "unavailable"
     if reason is not None:
-        return _refused(reason, row)
-    return link_id, row
+        return Refused(reason, _STATUS[reason], state.fallback)
+    return state
 
 
 def _is_unique(
-    session: DbSession,
+    store: ClickStore,
     *,
     campaign_id: int,
     visitor_id: str | None,
@@ -176,30 +287,28 @@ def _is_unique(
         return False  # the cookie lives as long as the window: a recent visit, no query
     if visitor_id is None:
         return True  # a first visit
-    seen = (
-        session.connection()
-        .execute(
-            _SEEN_RECENTLY,
-            {"campaign_id": campaign_id, "visitor_id": visitor_id, "since": now - window},
-        )
-        .first()
-    )
-    return seen is None
+    return not store.seen_recently(campaign_id, visitor_id, now - window)
 
 
 def follow_link(
-    session: DbSession, *, token: str, visit: Visit, settings: LinkSettings, now: datetime
+    store: ClickStore,
+    *,
+    link_id: int,
+    token: str,
+    visit: Visit,
+    settings: LinkSettings,
+    now: datetime,
+    cache: LinkCache | None = None,
 ) -> Followed | Refused:
-    """Verify a token, record the click and say where to go; flushes, never commits."""
-    checked = check_token(session, token, settings, now)
-    if isinstance(checked, Refused):
-        return checked
-    link_id, row = checked
-    # Re-checked on every click: the allow-list may have shrunk since the campaign was saved.
-    landing = rules.allowed_url(row.landing_url, row.allowed_domains)
-    if landing is None:
-        return _refused("unavailable", row)
+    """Check the link of a verified token, record the click and say where to go.
 
+    ``link_id`` comes from ``verify_token(token, ...)``; never commits: the caller owns
+    the transaction. ``cache``, if given, may answer for the link's row (see ``LinkCache``).
+    """
+    state = check_link(store, link_id, token, now, cache)
+    if isinstance(state, Refused):
+        return state
+    row = state.row
     window = timedelta(days=row.attribution_window_days)
     visitor_id = (
         visit.visitor_id if visit.visitor_id and _VISITOR_SHAPE.match(visit.visitor_id) else None
@@ -208,7 +317,7 @@ def follow_link(
         visit.attribution, settings.signing_keys, int(window.total_seconds())
     )
     unique = _is_unique(
-        session,
+        store,
         campaign_id=row.campaign_id,
         visitor_id=visitor_id,
         attribution=attribution,
@@ -216,25 +325,21 @@ def follow_link(
         now=now,
     )
     visitor_id = visitor_id or secrets.token_urlsafe(16)
-    click_id = (
-        session.connection()
-        .execute(
-            _RECORD_CLICK,
-            {
-                "workspace_id": row.workspace_id,
-                "campaign_id": row.campaign_id,
-                "link_id": link_id,
-                "visitor_id": visitor_id,
-                "ip_hash": hash_ip(visit.ip, settings.ip_key),
-                "user_agent": (visit.user_agent or None) and visit.user_agent[:MAX_USER_AGENT],
-                "unique_visit": unique,
-                "clicked_at": now,
-            },
-        )
-        .scalar_one()
+    click_id = store.record(
+        {
+            "workspace_id": row.workspace_id,
+            "campaign_id": row.campaign_id,
+            "link_id": link_id,
+            "visitor_id": visitor_id,
+            "ip_hash": hash_ip(visit.ip, settings.ip_key),
+            "user_agent": (visit.user_agent or None) and visit.user_agent[:MAX_USER_AGENT],
+            "unique_visit": unique,
+            "clicked_at": now,
+        }
     )
     return Followed(
-        location=rules.with_ref(landing, token),
+        # check_link refuses a link without a landing URL
+        location=rules.fill_ref(cast(tuple[str, str], state.landing), token),
         visitor_id=visitor_id,
         attribution=tokens.sign_attribution(
             row.campaign_id, link_id, click_id, settings.signing_keys
@@ -258,12 +363,12 @@ def read_invitation(
     session: DbSession, *, token: str, settings: LinkSettings, now: datetime
 ) -> Invitation | Refused:
     """The invitation behind a token, or why there is none; reads only, records nothing."""
-    checked = check_token(session, token, settings, now)
-    if isinstance(checked, Refused):
-        return checked
-    link_id, row = checked
-    if rules.allowed_url(row.landing_url, row.allowed_domains) is None:
-        return _refused("unavailable", row)
+    link_id = verify_token(token, settings)
+    if isinstance(link_id, Refused):
+        return link_id
+    state = check_link(InlineStore(session.connection()), link_id, token, now)
+    if isinstance(state, Refused):
+        return state
     found = session.execute(
         select(Customer.first_name, Customer.erased_at, Campaign)
         .join(ReferralLink, ReferralLink.advocate_id == Customer.id)

@@ -72,11 +72,25 @@ def allowed_url(url: str | None, allowed_domains: Iterable[str] | None) -> str |
 
 def with_ref(url: str, token: str) -> str:
     """The landing URL with ``ref=<token>`` added, its other query parameters kept."""
+    return fill_ref(ref_template(url), token)
+
+
+def fill_ref(template: tuple[str, str], token: str) -> str:
+    head, tail = template
+    return head + quote(token, safe="") + tail
+
+
+def ref_template(url: str) -> tuple[str, str]:
+    """``(head, tail)`` such that ``head + token + tail`` is ``url`` with ``ref=<token>``.
+
+    Worked out once per landing URL, not once per click; the fragment stays last.
+    """
     parts = urlsplit(url)
     # Other parameters stay byte for byte; tokens need no escaping (digits, letters, - _ .).
     kept = [p for p in parts.query.split("&") if p and p.split("=", 1)[0] != REF_PARAM]
-    kept.append(f"{REF_PARAM}={quote(token, safe='')}")
-    return urlunsplit(parts._replace(query="&".join(kept)))
+    kept.append(f"{REF_PARAM}=\0")
+    head, tail = urlunsplit(parts._replace(query="&".join(kept))).split("\0", 1)
+    return head, tail
 
 
 def first_name(value: Any) -> str | None:

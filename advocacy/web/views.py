@@ -8,15 +8,20 @@ client guessing tokens is stopped long before a crowd behind one NAT is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
+from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from advocacy.extensions import db, limiter
 from advocacy.links import clicks
+from advocacy.links.cache import CacheRefresher, LinkCache
+from advocacy.links.recorder import ClickRecorder
 from advocacy.types import utcnow
 from advocacy.web import messages
 
@@ -24,6 +29,10 @@ VISITOR_COOKIE = "adv_vid"
 ATTRIBUTION_COOKIE = "adv_ref"
 VISITOR_COOKIE_MAX_AGE = 400 * 86400  # the longest lifetime browsers grant a cookie
 LIMIT_SCOPE = "public-links"
+UNKNOWN_LIMIT_SCOPE = LIMIT_SCOPE + "-unknown"
+LINK_CACHE = "advocacy.link_cache"
+CLICK_RECORDER = "advocacy.click_recorder"
+CACHE_REFRESHER = "advocacy.link_cache_refresher"
 
 log = logging.getLogger("advocacy.web")
 
@@ -53,16 +62,33 @@ def _not_found(response: Response) -> bool:
     return response.status_code == 404
 
 
-public_limits = [
-    limiter.shared_limit(_click_limit, scope=LIMIT_SCOPE),
-    limiter.shared_limit(_invalid_limit, scope=LIMIT_SCOPE + "-unknown", deduct_when=_not_found),
-]
+# Limits of the whole blueprint: checked once, in Flask-Limiter's before-request hook
+# (a decorated view would be checked there and again in its decorator).
+limiter.shared_limit(_click_limit, scope=LIMIT_SCOPE)(blp)
+limiter.shared_limit(_invalid_limit, scope=UNKNOWN_LIMIT_SCOPE, deduct_when=_not_found)(blp)
 
 
-def _limited(view: Any) -> Any:
-    for limit in public_limits:
-        view = limit(view)
-    return view
+def _link_cache() -> LinkCache | None:
+    """This process's cache of link states (LINK_CACHE_SECONDS; 0 is off)."""
+    seconds = current_app.config["LINK_CACHE_SECONDS"]
+    if not seconds:
+        return None
+    cache: LinkCache | None = current_app.extensions.get(LINK_CACHE)
+    if cache is None or cache.seconds != seconds:
+        cache = current_app.extensions[LINK_CACHE] = LinkCache(seconds)
+    return cache
+
+
+def _keep_fresh(cache: LinkCache | None, engine: Engine) -> None:
+    """Have this process's thread read the cache's busy links again before they expire."""
+    if cache is None:
+        return
+    refresher: CacheRefresher | None = current_app.extensions.get(CACHE_REFRESHER)
+    if refresher is None or refresher.cache is not cache:
+        refresher = current_app.extensions[CACHE_REFRESHER] = CacheRefresher(
+            cache, functools.partial(clicks.read_link_states, engine)
+        )
+    refresher.ensure_running()
 
 
 def _settings() -> clicks.LinkSettings:
@@ -74,29 +100,78 @@ def _settings() -> clicks.LinkSettings:
     )
 
 
+def _recorder() -> ClickRecorder | None:
+    """This process's click recorder, when clicks are written behind (CLICK_FLUSH_MS > 0,
+    PostgreSQL, an app bound to its own engine)."""
+    seconds = current_app.config["CLICK_FLUSH_MS"] / 1000
+    bind = db.engine
+    if not seconds or not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return None
+    recorder: ClickRecorder | None = current_app.extensions.get(CLICK_RECORDER)
+    if recorder is None or recorder.engine is not bind:
+        recorder = current_app.extensions[CLICK_RECORDER] = ClickRecorder(
+            bind, flush_seconds=seconds
+        )
+    return recorder
+
+
+@contextlib.contextmanager
+def _click_store(cache: LinkCache | None) -> Iterator[clicks.ClickStore]:
+    """Where this click is read and recorded, in the request's one transaction.
+
+    Written behind (see ``_recorder``): reads take a pooled connection only when needed,
+    the click is queued, and a thread keeps the link cache fresh. Inline on PostgreSQL:
+    an autocommit connection, so the click's INSERT is a transaction of its own, sent
+    without BEGIN before and COMMIT after (one round trip instead of three). SQLite
+    keeps a transaction, committed when the block ends: its BEGIN IMMEDIATE serialises
+    writers. An app bound to a connection with a transaction already open (as the test
+    suite binds it, to roll every test back) has the click join that through the session.
+    """
+    bind = db.engine
+    recorder = _recorder()
+    if recorder is not None:
+        _keep_fresh(cache, bind)
+        yield clicks.BufferedStore(bind, recorder)
+    elif not isinstance(bind, Engine):
+        yield clicks.InlineStore(db.session.connection())
+        db.session.commit()
+    elif bind.dialect.name == "postgresql":
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield clicks.InlineStore(connection)
+    else:
+        with bind.begin() as connection:
+            yield clicks.InlineStore(connection)
+
+
 def _secure_cookies() -> bool:
     return current_app.config.get("ADVOCACY_ENV") != "development"
 
 
 @blp.get("/r/<token>")
-@_limited
 def follow(token: str) -> Response:
     """Follow a referral link: record the click, set the cookies, redirect to the landing page."""
-    outcome = clicks.follow_link(
-        db.session,
-        token=token,
-        visit=clicks.Visit(
-            visitor_id=request.cookies.get(VISITOR_COOKIE),
-            attribution=request.cookies.get(ATTRIBUTION_COOKIE),
-            ip=request.remote_addr or "",
-            user_agent=request.headers.get("User-Agent"),
-        ),
-        settings=_settings(),
-        now=utcnow(),
-    )
+    settings = _settings()
+    link_id = clicks.verify_token(token, settings)  # before any database work
+    if isinstance(link_id, clicks.Refused):
+        return _refusal_page(link_id)
+    cache = _link_cache()
+    with _click_store(cache) as store:
+        outcome = clicks.follow_link(
+            store,
+            link_id=link_id,
+            token=token,
+            visit=clicks.Visit(
+                visitor_id=request.cookies.get(VISITOR_COOKIE),
+                attribution=request.cookies.get(ATTRIBUTION_COOKIE),
+                ip=request.remote_addr or "",
+                user_agent=request.headers.get("User-Agent"),
+            ),
+            settings=settings,
+            now=utcnow(),
+            cache=cache,
+        )
     if isinstance(outcome, clicks.Refused):
         return _refusal_page(outcome)
-    db.session.commit()
     response = current_app.response_class(status=302)
     response.headers["Location"] = outcome.location
     response.headers["Cache-Control"] = "no-store"
@@ -122,7 +197,6 @@ def follow(token: str) -> Response:
 
 
 @blp.get("/i/<token>")
-@_limited
 def invitation(token: str) -> Response:
     """The invitation page: who invited you, both offers, the disclosure, one call to action."""
     found = clicks.read_invitation(db.session, token=token, settings=_settings(), now=utcnow())

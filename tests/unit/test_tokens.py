@@ -104,6 +104,44 @@ def test_token_signed_with_a_removed_key_is_invalid():
         tokens.read_link(token, [NEW_KEY], MAX_AGE)
 
 
+def test_a_token_accepted_before_a_key_was_removed_is_refused_after():
+    token = tokens.sign_link(42, [OLD_KEY])
+    assert tokens.read_link(token, [OLD_KEY, NEW_KEY], MAX_AGE) == 42  # remembered as authentic
+
+    with pytest.raises(tokens.InvalidToken):
+        tokens.read_link(token, [NEW_KEY], MAX_AGE)
+
+
+def test_a_remembered_token_still_expires(monkeypatch):
+    token = _sign_at(monkeypatch, int(time.time()) - MAX_AGE + 60, 42, [OLD_KEY])
+    assert tokens.read_link(token, [OLD_KEY], MAX_AGE) == 42
+    later = time.time() + 120
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+
+    with pytest.raises(tokens.ExpiredToken):
+        tokens.read_link(token, [OLD_KEY], MAX_AGE)
+
+
+def test_a_token_signed_in_the_future_is_expired(monkeypatch):
+    token = _sign_at(monkeypatch, int(time.time()) + 3600, 42, [OLD_KEY])
+
+    with pytest.raises(tokens.ExpiredToken):
+        tokens.read_link(token, [OLD_KEY], MAX_AGE)
+
+
+def test_forged_tokens_are_not_remembered():
+    token = tokens.sign_link(42, [OLD_KEY])
+    # Not the last character: its low bits may be base64 padding that decodes the same.
+    forged = token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:]
+    before = tokens._authentic_link.cache_info().currsize
+
+    for _ in range(3):
+        with pytest.raises(tokens.InvalidToken):
+            tokens.read_link(forged, [OLD_KEY], MAX_AGE)
+
+    assert tokens._authentic_link.cache_info().currsize == before
+
+
 @pytest.mark.parametrize(
     "junk",
     [

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,14 +24,7 @@ from werkzeug.serving import make_server
 from advocacy import create_app
 from advocacy.extensions import db
 from advocacy.links.models import Click
-from tests.factories import (
-    ApiClient,
-    allow_domains,
-    delete_workspace,
-    enroll,
-    make_campaign,
-    make_workspace,
-)
+from tests.factories import committed_link
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -58,48 +50,23 @@ class LiveServer:
             return list(db.session.scalars(select(Click).where(Click.link_id == self.link_id)))
 
 
-def _committed_invitation(app: Any) -> tuple[int, str, int]:
-    """A workspace of its own with Ann enrolled in a live campaign, and her link."""
-    with app.app_context():
-        session = db.session
-        workspace = make_workspace(session, f"browser-{uuid.uuid4().hex[:8]}")
-        allow_domains(session, workspace.id, "shop.example")
-        api = ApiClient(app.test_client(), workspace.admin_key)
-        response = api.put("/api/v1/customers/ann", json={"first_name": "Ann"})
-        assert response.status_code == 200, response.json
-        campaign = make_campaign(session, workspace.id)
-        enroll(session, campaign, "ann")
-        response = api.post(
-            f"/api/v1/campaigns/{campaign.id}/links", json={"advocate": "ann", "channel": "copy"}
-        )
-        assert response.status_code == 201, response.json
-        session.remove()
-        return workspace.id, response.json["token"], response.json["id"]
-
-
-def _delete_workspace(app: Any, workspace_id: int) -> None:
-    with app.app_context():
-        delete_workspace(db.session, workspace_id)
-        db.session.remove()
-
-
 @pytest.fixture(scope="module")
 def live_server(app: Any, database_url: str) -> Iterator[LiveServer]:
     # ``app`` has migrated the database; this one has its own engine and commits for real.
     server_app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
-    workspace_id, token, link_id = _committed_invitation(server_app)
-    server = make_server("127.0.0.1", 0, server_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(server_app, f"http://127.0.0.1:{server.server_port}", token, link_id)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        _delete_workspace(server_app, workspace_id)
-        with server_app.app_context():
-            db.engine.dispose()
+    with committed_link(server_app, "browser", channel="copy") as link:
+        server = make_server("127.0.0.1", 0, server_app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            base = f"http://127.0.0.1:{server.server_port}"
+            yield LiveServer(server_app, base, link["token"], link["id"])
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
+    with server_app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
