@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,10 +31,14 @@ from sqlalchemy import table as lightweight_table
 from sqlalchemy.orm import Session
 
 from advocacy.advocates.service import rank_workspace
+from advocacy.campaigns.models import Campaign
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
 from advocacy.customers.sentiment import SOURCE as VADER
+from advocacy.demo_campaign import CAMPAIGN_NAME, ProgramCounts, write_program
 from advocacy.demo_data import (
+    CAMPAIGN_END_DAYS,
+    CRISIS_DAYS_AGO,
     CURRENCY,
     EVENT_KINDS,
     MENTION_CHANNELS,
@@ -57,7 +61,6 @@ MAX_CUSTOMERS = 2_000_000
 CHUNK = 10_000
 KEY_FILE = "demo-api-key"
 KEY_NAME = "demo admin key"
-# The customer the printed curl examples look at.
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class DemoCounts:
     events: int
     mentions: int
     connections: int
+    program: ProgramCounts
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,27 @@ def find_workspace(session: Session, name: str) -> Workspace | None:
     )
 
 
+@dataclass(frozen=True)
+class Secrets:
+    """What the demo signs and hashes with: the app's link keys and SECRET_KEY."""
+
+    signing_keys: Sequence[str]
+    ip_key: bytes
+
+    @classmethod
+    def from_app(cls) -> Secrets:
+        config = current_app.config
+        return cls(config["REFERRAL_SIGNING_KEYS"], config["SECRET_KEY"].encode())
+
+
 def build_demo_workspace(
-    session: Session, *, name: str, seed: int, customers: int, anchor: datetime | None = None
+    session: Session,
+    *,
+    name: str,
+    seed: int,
+    customers: int,
+    secrets: Secrets,
+    anchor: datetime | None = None,
 ) -> DemoBuild:
     """Create the workspace, its admin key and all its data; flushes, never commits."""
     workspace = workspaces.create_workspace(session, name=name)
@@ -100,7 +123,7 @@ def build_demo_workspace(
     started = time.perf_counter()
     data = generate_demo(seed, customers)
     generated = time.perf_counter()
-    counts = write_demo(session, workspace.id, data, anchor or demo_anchor())
+    counts = write_demo(session, workspace.id, data, anchor or demo_anchor(), secrets)
     return DemoBuild(
         workspace_id=workspace.id,
         secret=issued.secret,
@@ -110,7 +133,9 @@ def build_demo_workspace(
     )
 
 
-def write_demo(session: Session, workspace_id: int, data: DemoData, anchor: datetime) -> DemoCounts:
+def write_demo(
+    session: Session, workspace_id: int, data: DemoData, anchor: datetime, secrets: Secrets
+) -> DemoCounts:
     """Bulk-insert generated data into a workspace; customer ids are resolved once."""
     sink = _Sink(session, anchor)
     sink.write(Customer, _customer_rows(workspace_id, data, sink))
@@ -122,11 +147,21 @@ def write_demo(session: Session, workspace_id: int, data: DemoData, anchor: date
     sink.write(EngagementEvent, _event_rows(workspace_id, data, ids, sink))
     sink.write(Mention, _mention_rows(workspace_id, data, ids, sink))
     sink.write(Connection, _connection_rows(workspace_id, data, ids, sink))
+    program = write_program(
+        session,
+        sink,
+        workspace_id=workspace_id,
+        data=data,
+        ids=ids,
+        signing_keys=secrets.signing_keys,
+        ip_key=secrets.ip_key,
+    )
     return DemoCounts(
         customers=data.n,
         events=len(data.events.customer),
         mentions=len(data.mentions.customer),
         connections=len(data.connections.source),
+        program=program,
     )
 
 
@@ -410,7 +445,24 @@ def _key_works(session: Session, secret: str, workspace_id: int) -> bool:
     return principal is not None and principal.workspace_id == workspace_id
 
 
-def _usage(secret: str, base_url: str, name: str, workspace_id: int, path: Path) -> list[str]:
+def demo_campaign(session: Session, workspace_id: int) -> Campaign | None:
+    """The demo's ended referral campaign (a workspace built by an older demo has none)."""
+    return session.scalar(
+        select(Campaign)
+        .where(Campaign.workspace_id == workspace_id, Campaign.name == CAMPAIGN_NAME)
+        .order_by(Campaign.id)
+        .limit(1)
+    )
+
+
+def _usage(
+    secret: str,
+    base_url: str,
+    name: str,
+    workspace_id: int,
+    path: Path,
+    campaign: Campaign | None,
+) -> list[str]:
     base = base_url.rstrip("/")
     auth = f'-H "Authorization: Bearer {secret}"'
     detractor, promoters = PLANTED["loud_detractor"], PLANTED["quiet_promoters"]
@@ -418,13 +470,15 @@ def _usage(secret: str, base_url: str, name: str, workspace_id: int, path: Path)
     group_a, group_b = (
         [e for e in group if e not in bridges] for group in PLANTED["overlapping_groups"]
     )
-    return [
+    lines = [
         f"Demo workspace {name!r} (id {workspace_id}); admin API key: {secret}",
         f"  (the server keeps only its hash; the secret is in {path})",
         "Try:",
         f'  curl -s {auth} "{base}/api/v1/customers?limit=3"',
         f'  curl -s {auth} "{base}/api/v1/advocates?objective=conversion&limit=5"',
         f'  curl -s {auth} "{base}/api/v1/advocates/{detractor}"',
+    ]
+    planted = [
         "Planted cases:",
         f"  loud detractor (~5,000 followers, recent NPS 1): {detractor}",
         f"  quiet promoters (<50 followers, loved by friends): {', '.join(promoters)}",
@@ -432,6 +486,22 @@ def _usage(secret: str, base_url: str, name: str, workspace_id: int, path: Path)
         f" sharing {', '.join(PLANTED['group_bridges'])}",
         f"  dormant fans (praise 20-24 months ago): {', '.join(PLANTED['dormant_fans'])}",
     ]
+    if campaign is not None and campaign.starts_at and campaign.ends_at:
+        first = campaign.starts_at.date()
+        last = (campaign.ends_at - timedelta(days=1)).date()
+        anchor = campaign.ends_at + timedelta(days=CAMPAIGN_END_DAYS)
+        crisis = (anchor - timedelta(days=CRISIS_DAYS_AGO)).date()
+        kpis = f"/api/v1/campaigns/{campaign.id}/kpis?from={first}&to={last}&granularity=week"
+        lines += [
+            f"The ended campaign {campaign.name!r} (id {campaign.id}, {first} to {last}):"
+            " KPIs by week, the experiment (one-way EUR 20/0 against two-way EUR 10/10"
+            " per referred first order), and the listening alerts over its weeks:",
+            f'  curl -s {auth} "{base}{kpis}"',
+            f'  curl -s {auth} "{base}/api/v1/campaigns/{campaign.id}/experiment"',
+            f'  curl -s {auth} "{base}/api/v1/insights/alerts?from={first}&to={last}"',
+        ]
+        planted.append(f"  crisis day (angry posts about lost orders): {crisis}")
+    return lines + planted
 
 
 def _span(ids: list[str]) -> str:
@@ -473,7 +543,8 @@ def _span(ids: list[str]) -> str:
 def demo_command(
     seed: int, customers: int, name: str, if_missing: bool, print_usage: bool, base_url: str
 ) -> None:
-    """Build a demo workspace: customers, CRM history, mentions, a social graph."""
+    """Build a demo workspace: customers, CRM history, mentions with a crisis day, a social
+    graph, and an ended referral campaign with an incentive experiment."""
     session: Session = db.session()
     name = name.strip()
     path = key_path(name)
@@ -498,7 +569,9 @@ def demo_command(
     else:
         started = time.perf_counter()
         try:
-            build = build_demo_workspace(session, name=name, seed=seed, customers=customers)
+            build = build_demo_workspace(
+                session, name=name, seed=seed, customers=customers, secrets=Secrets.from_app()
+            )
         except DomainError as error:
             session.rollback()
             raise click.ClickException(error.detail) from error
@@ -515,8 +588,11 @@ def demo_command(
             f"commit {total - build.generate_seconds - build.write_seconds:.1f} s): "
             f"{counts.customers:,} customers, {counts.events:,} events, "
             f"{counts.mentions:,} mentions, {counts.connections:,} connections; "
+            f"a campaign with {counts.program.advocates:,} advocates, "
+            f"{counts.program.clicks:,} clicks, {counts.program.conversions:,} conversions; "
             f"ranked in {snapshot.duration_ms / 1000:.1f} s ({snapshot.eligible:,} eligible)."
         )
     if print_usage:
-        for line in _usage(secret, base_url, name, workspace_id, path):
+        campaign = demo_campaign(session, workspace_id)
+        for line in _usage(secret, base_url, name, workspace_id, path, campaign):
             click.echo(line)

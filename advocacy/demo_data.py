@@ -294,6 +294,7 @@ class DemoData:
     events: EventTable
     mentions: MentionTable
     connections: ConnectionTable
+    program: ProgramPlan
 
     @property
     def n(self) -> int:
@@ -308,13 +309,24 @@ def generate_demo(seed: int, customers: int) -> DemoData:
     """The whole demo workspace for ``seed`` with ``customers`` customers, as arrays."""
     if customers < MIN_CUSTOMERS:
         raise ValueError(f"the demo needs at least {MIN_CUSTOMERS} customers")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
-    rng_customers, rng_events, rng_mentions, rng_graph, rng_planted = streams
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
+    rng_customers, rng_events, rng_mentions, rng_graph, rng_planted = streams[:5]
+    rng_program, rng_crisis = streams[5:]
     people = _Population.draw(rng_customers, customers)
     planted = _Planted(people, rng_planted)
     planted.shape_people()
-    events = _concat_events([_random_events(rng_events, people), planted.events()])
-    mentions = _concat_mentions([_random_mentions(rng_mentions, people), planted.mentions()])
+    program = _plan_program(rng_program, people)
+    events = _concat_events(
+        [
+            program.after_joining(_random_events(rng_events, people)),
+            planted.events(),
+            program.referred_purchases(),
+        ]
+    )
+    everyday = program.after_joining(_random_mentions(rng_mentions, people))
+    mentions = _concat_mentions(
+        [everyday, planted.mentions(), _crisis_mentions(rng_crisis, people, everyday)]
+    )
     connections = _dedupe(
         _concat_connections([planted.connections(), *_random_graph(rng_graph, people)])
     )
@@ -324,6 +336,7 @@ def generate_demo(seed: int, customers: int) -> DemoData:
         events=events,
         mentions=mentions,
         connections=connections,
+        program=program,
     )
 
 
@@ -1024,3 +1037,205 @@ class _Planted:
                 )
             )
         return _concat_connections(parts)
+
+
+# --- the referral program and the crisis day ----------------------------------------------
+#
+# One ended campaign tested two incentives on its advocates, the classic question: the same
+# EUR 20 per referred first purchase, all to the inviter (one-way, the control) or split
+# EUR 10 / EUR 10 (two-way)? One-way advocates share a little more; two-way invitations
+# convert about twice as often.
+#
+# The experiment assigns each advocate by a hash of the campaign's id, which exists only
+# once the campaign row does. So the plan is made of *slots*: per variant, the behaviour of
+# ``slots`` advocates (enrollment, links, shares, clicks, conversions), drawn with that
+# variant's rates. The writer walks ``candidates`` in order and gives each the next free
+# slot of the variant the hash gives them. Everything else, the invitees who joined
+# through the program included, is the same whatever the campaign's id.
+
+CAMPAIGN_START_DAYS: Final = 150  # days before the anchor
+CAMPAIGN_END_DAYS: Final = 30
+CRISIS_DAYS_AGO: Final = 75  # a bad day in the middle of the campaign
+VARIANTS: Final = ("one_way_20_0", "two_way_10_10")  # the first is the control
+# (inviter, invitee) reward in minor units of CURRENCY; 0 for none.
+VARIANT_REWARDS: Final = ((2000, 0), (1000, 1000))
+MIN_SAMPLE: Final = 150
+LINK_CHANNELS: Final = ("whatsapp", "instagram", "facebook", "email", "x")
+_LINK_CHANNEL_P = (0.35, 0.25, 0.15, 0.15, 0.1)
+MAX_SLOTS: Final = 5000
+_ACTIVE_P = (0.72, 0.68)  # created at least one link
+_CLICKS_PER_LINK = (4.5, 4.0)  # mean of a negative binomial
+_PURCHASE_P = (0.035, 0.085)  # per click
+
+
+@dataclass
+class ProgramPlan:
+    """The campaign's advocates' behaviour, per slot; times in seconds before the anchor.
+
+    Slot ``v * slots + k`` is the k-th advocate of variant ``v``. Links, clicks and
+    conversions point to their slot, link and click by index.
+    """
+
+    slots: int
+    candidates: np.ndarray  # customer indices, the order in which advocates are enrolled
+    enrolled: np.ndarray  # per slot: enrollment time
+    link_slot: np.ndarray  # per link: its slot
+    link_channel: np.ndarray  # code into LINK_CHANNELS
+    link_time: np.ndarray
+    share_time: np.ndarray  # each link is shared once, soon after it is made
+    share_impressions: np.ndarray  # int64; -1 when the channel reported none
+    click_link: np.ndarray
+    click_time: np.ndarray
+    click_device: np.ndarray  # int32: which fake address and browser
+    conversion_click: np.ndarray
+    conversion_invitee: np.ndarray  # customer index: a newcomer who joined by this purchase
+    conversion_amount: np.ndarray  # minor units of CURRENCY
+    conversion_time: np.ndarray
+    joined: np.ndarray  # per customer: time they became a customer by referral, or -inf
+
+    def slot_variant(self, slot: np.ndarray | int) -> np.ndarray:
+        return np.asarray(slot) // self.slots
+
+    def after_joining(self, table: Any) -> Any:
+        """Events or mentions without what a referred newcomer did before they joined."""
+        customer = table.customer
+        known = customer >= 0
+        keep = ~known | (table.time >= self.joined[np.where(known, customer, 0)])
+        if keep.all():
+            return table
+        fields = type(table).__dataclass_fields__
+        return type(table)(
+            **{
+                f: [v for v, k in zip(value, keep.tolist(), strict=True) if k]
+                if isinstance(value := getattr(table, f), list)
+                else value[keep]
+                for f in fields
+            }
+        )
+
+    def referred_purchases(self) -> EventTable:
+        """The CRM's copy of each referred first purchase."""
+        k = len(self.conversion_invitee)
+        return EventTable(
+            customer=self.conversion_invitee.astype(np.int32),
+            kind=np.full(k, PURCHASE, dtype=np.int8),
+            value=np.full(k, -1, dtype=np.int16),
+            amount=self.conversion_amount.copy(),
+            time=self.conversion_time.copy(),
+        )
+
+
+def _plan_program(rng: np.random.Generator, people: _Population) -> ProgramPlan:
+    """Draw every slot's behaviour, then the newcomers the purchases brought, then the
+    candidates (contactable, fond, long-standing customers, best first)."""
+    start, end = -CAMPAIGN_START_DAYS * DAY, -CAMPAIGN_END_DAYS * DAY
+    slots = min(max(people.n // 12, 8), MAX_SLOTS)
+    variant = np.repeat(np.arange(len(VARIANTS)), slots)
+    total = len(variant)
+    enrolled = start + rng.integers(0, 2 * DAY, size=total)
+    active = rng.random(total) < np.take(_ACTIVE_P, variant)
+    # A first link within weeks of launch; a third of the active advocates make a second.
+    first = enrolled + np.minimum(rng.exponential(12 * DAY, total), 60 * DAY).astype(np.int64)
+    second = rng.random(total) < 0.35
+    again = first + np.minimum(rng.exponential(10 * DAY, total), 40 * DAY).astype(np.int64)
+    link_slot = np.concatenate([np.flatnonzero(active), np.flatnonzero(active & second)])
+    link_time = np.concatenate([first[active], again[active & second]])
+    order = np.lexsort((link_time, link_slot))
+    link_slot, link_time = link_slot[order], link_time[order]
+    links = len(link_slot)
+    channel = rng.choice(len(LINK_CHANNELS), size=links, p=_LINK_CHANNEL_P).astype(np.int8)
+    for i in np.flatnonzero(np.r_[False, link_slot[1:] == link_slot[:-1]]).tolist():
+        if channel[i] == channel[i - 1]:  # an advocate's second link is on another channel
+            channel[i] = (channel[i] + 1) % len(LINK_CHANNELS)
+    share_time = link_time + rng.integers(10 * 60, 6 * 3600, size=links)
+    impressions = np.where(
+        rng.random(links) < 0.7, rng.lognormal(np.log(300), 1.0, links).astype(np.int64), -1
+    )
+    link_variant = variant[link_slot]
+    mean = np.take(_CLICKS_PER_LINK, link_variant)
+    dispersion = 1.5
+    clicks_per_link = rng.negative_binomial(dispersion, dispersion / (dispersion + mean))
+    click_link = np.repeat(np.arange(links, dtype=np.int32), clicks_per_link)
+    clicks = len(click_link)
+    click_time = link_time[click_link] + rng.exponential(6 * DAY, clicks).astype(np.int64)
+    live = click_time < end - 3600  # the campaign's links stopped working at its end
+    click_link, click_time = click_link[live], click_time[live]
+    order = np.argsort(click_time, kind="stable")
+    click_link, click_time = click_link[order], click_time[order]
+    clicks = len(click_link)
+    click_device = rng.integers(0, 1 << 30, size=clicks).astype(np.int32)
+    buys = rng.random(clicks) < np.take(_PURCHASE_P, link_variant[click_link])
+    delay = rng.exponential(DAY, clicks).astype(np.int64) + 300
+    bought = buys & (click_time + delay < end)
+    conversion_click = np.flatnonzero(bought).astype(np.int32)
+    conversion_time = (click_time + delay)[bought]
+    conversion_amount = _prices(rng, len(conversion_click), median=55.0)
+    # The people who joined by these purchases: regular customers, whose CRM history starts
+    # on the day of their referred first purchase.
+    newcomer = rng.choice(people.regular, size=len(conversion_click), replace=False)
+    people.since_days[newcomer] = -(conversion_time // DAY)
+    people.active_until_days[newcomer] = 0
+    joined = np.full(people.n, np.iinfo(np.int64).min, dtype=np.int64)
+    joined[newcomer] = conversion_time
+    fond = np.zeros(people.n, dtype=bool)
+    fond[people.regular] = True
+    fond[newcomer] = False
+    fond &= people.consent.any(axis=1) & (people.affinity > -0.3)
+    fond &= (people.active_until_days == 0) & (people.since_days > CAMPAIGN_START_DAYS + 30)
+    candidates = np.flatnonzero(fond)
+    preference = (
+        people.affinity[candidates]
+        + 0.5 * np.log(people.warmth[candidates])
+        + rng.normal(0, 0.5, len(candidates))
+    )
+    return ProgramPlan(
+        slots=slots,
+        candidates=candidates[np.argsort(-preference, kind="stable")],
+        enrolled=enrolled,
+        link_slot=link_slot.astype(np.int32),
+        link_channel=channel,
+        link_time=link_time,
+        share_time=share_time,
+        share_impressions=impressions,
+        click_link=click_link,
+        click_time=click_time,
+        click_device=click_device,
+        conversion_click=conversion_click,
+        conversion_invitee=newcomer.astype(np.int32),
+        conversion_amount=conversion_amount,
+        conversion_time=conversion_time,
+        joined=joined,
+    )
+
+
+def _crisis_mentions(
+    rng: np.random.Generator, people: _Population, everyday: MentionTable
+) -> MentionTable:
+    """The planted crisis: on one day, a wave of angry posts about lost orders, several
+    times the typical day's volume (the median of the four weeks before it)."""
+    day_start = -CRISIS_DAYS_AGO * DAY
+    before = (everyday.time >= day_start - 28 * DAY) & (everyday.time < day_start)
+    per_day = np.bincount((everyday.time[before] - day_start) // DAY + 28, minlength=28)
+    m = max(30, int(8 * np.median(per_day[:28])) + 10)
+    known = rng.random(m) < 0.7
+    customer = np.where(known, rng.choice(people.regular, size=m), -1).astype(np.int32)
+    own = [people.locale[c][:2] if c >= 0 else "en" for c in customer.tolist()]
+    language = [lang if rng.random() < 0.4 else "en" for lang in own]
+    texts, _ = _texts_for(rng, language, np.full(m, NEGATIVE))
+    scored = (np.array(language) == "en") & (rng.random(m) < 0.4)
+    sentiment = np.round(rng.uniform(-0.9, -0.45, m), 3)
+    for i in np.flatnonzero(scored).tolist():
+        sentiment[i] = vader_score(texts[i])
+    followers = np.where(customer >= 0, people.followers[np.maximum(customer, 0)], -1)
+    reach = np.where(
+        followers >= 0,
+        (followers * rng.beta(1.5, 2.0, m)).astype(np.int64) + 1,
+        rng.lognormal(np.log(400), 1.2, m).astype(np.int64),
+    )
+    channels = [MENTION_CHANNELS.index(c) for c in ("x", "trustpilot", "facebook")]
+    channel = rng.choice(channels, size=m, p=(0.55, 0.25, 0.2)).astype(np.int8)
+    # Through the afternoon and evening (UTC), as the news of the lost parcels spread.
+    time = day_start + rng.integers(10 * 3600, 23 * 3600, size=m)
+    return MentionTable(
+        customer, channel, list(texts), list(language), sentiment, scored, reach, time
+    )

@@ -8,9 +8,12 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.api.campaigns import RewardOutSchema, RewardSchema
 from advocacy.experiments import service
+from advocacy.experiments.models import UNITS
 from advocacy.extensions import db
 from advocacy.fields import MAX_INT32, ExternalId, Slug
+from advocacy.types import utcnow
 
 blp = ApiBlueprint(
     "experiments", __name__, url_prefix="/api/v1/campaigns", description="Campaign experiments"
@@ -26,9 +29,35 @@ class VariantSchema(ma.Schema):
         load_default=1, strict=True, validate=ma.validate.Range(min=1, max=1000)
     )
     control = ma.fields.Boolean(load_default=False)
+    inviter_reward = ma.fields.Nested(
+        RewardSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "What the inviter gets in this variant; null for nothing"},
+    )
+    invitee_reward = ma.fields.Nested(
+        RewardSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "What the invitee gets in this variant; null for nothing"},
+    )
+
+    @ma.validates_schema
+    def _rewards_someone(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("inviter_reward") is None and data.get("invitee_reward") is None:
+            message = "A variant rewards at least one side."
+            raise ma.ValidationError({"inviter_reward": [message], "invitee_reward": [message]})
 
 
 class ExperimentSchema(ma.Schema):
+    unit = ma.fields.String(
+        load_default="advocate",
+        validate=ma.validate.OneOf(UNITS),
+        metadata={
+            "description": "Who is assigned: advocates (when enrolled, or at their first "
+            "link) or invitees (when a conversion of theirs is attributed)"
+        },
+    )
     variants = ma.fields.List(
         ma.fields.Nested(VariantSchema),
         required=True,
@@ -39,7 +68,7 @@ class ExperimentSchema(ma.Schema):
         load_default=100,
         strict=True,
         validate=ma.validate.Range(min=1, max=MAX_INT32),
-        metadata={"description": "Advocates per variant before a winner may be declared"},
+        metadata={"description": "Units per variant before a winner may be declared"},
     )
 
     @ma.validates_schema
@@ -64,9 +93,13 @@ class VariantResultSchema(ma.Schema):
     name = ma.fields.String()
     control = ma.fields.Boolean()
     weight = ma.fields.Integer()
-    exposures = ma.fields.Integer(metadata={"description": "Advocates assigned"})
+    inviter_reward = ma.fields.Nested(RewardOutSchema, allow_none=True)
+    invitee_reward = ma.fields.Nested(RewardOutSchema, allow_none=True)
+    exposures = ma.fields.Integer(
+        metadata={"description": "Units (advocates or invitees) assigned"}
+    )
     conversions = ma.fields.Integer(
-        metadata={"description": "Advocates with an attributed conversion after assignment"}
+        metadata={"description": "Units with an attributed conversion after assignment"}
     )
     rate = ma.fields.Float(allow_none=True)
     rate_ci_low = ma.fields.Float(metadata={"description": "95% Wilson interval"})
@@ -78,11 +111,12 @@ class VariantResultSchema(ma.Schema):
     significant = ma.fields.Boolean(metadata={"description": "p below 0.05 / (variants - 1)"})
     winning = ma.fields.Boolean(metadata={"description": "Significant, better, min sample met"})
     sample_needed = ma.fields.Integer(
-        allow_none=True, metadata={"description": "More advocates per arm still needed"}
+        allow_none=True, metadata={"description": "More units per arm still needed"}
     )
 
 
 class ExperimentResultSchema(ma.Schema):
+    unit = ma.fields.String(metadata={"description": "advocate or invitee"})
     min_sample = ma.fields.Integer()
     currency = ma.fields.String(allow_none=True)
     variants = ma.fields.List(ma.fields.Nested(VariantResultSchema))
@@ -117,9 +151,10 @@ class ExperimentResource(MethodView):
     @blp.arguments(ExperimentSchema)
     @blp.response(200, ExperimentResultSchema)
     @blp.problem_response(404, "No such campaign in this workspace")
-    @blp.problem_response(409, "Advocates are assigned already")
+    @blp.problem_response(409, "Units are assigned already, or the campaign has ended")
+    @blp.problem_response(422, "Variants the campaign does not allow (currency, disclosure)")
     def put(self, values: dict[str, Any], campaign_id: int) -> dict[str, Any]:
-        """Define the experiment's variants and weights (before any assignment)."""
+        """Define the unit, variants, weights and incentives (before anyone is assigned)."""
         workspace_id = current_principal().workspace_id
         service.define_experiment(
             db.session, workspace_id=workspace_id, campaign_id=campaign_id, **values
@@ -137,13 +172,15 @@ class Assignments(MethodView):
     @blp.arguments(AssignSchema)
     @blp.response(200, AssignmentListSchema)
     @blp.problem_response(404, "No such campaign, or it has no experiment")
+    @blp.problem_response(409, "The experiment assigns invitees, not advocates")
     def post(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
-        """Each advocate's variant: recorded once by hash of their id, then sticky."""
+        """Each enrolled advocate's variant: recorded once by hash of their id, then sticky."""
         items = service.assign_advocates(
             db.session,
             workspace_id=current_principal().workspace_id,
             campaign_id=campaign_id,
             advocates=args["advocates"],
+            now=utcnow(),
         )
         db.session.commit()
         return {"items": items}

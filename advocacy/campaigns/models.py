@@ -29,16 +29,33 @@ ATTRIBUTION_MODELS = ("last_click", "first_click")
 ENROLLMENT_METHODS = ("manual", "top", "coverage", "spread")
 
 
-class Campaign(db.Model):  # type: ignore[name-defined,misc]
+def reward_amount_checks() -> list[CheckConstraint]:
+    """The CHECKs of the columns of :class:`RewardColumns`, for ``__table_args__``."""
+    return [
+        CheckConstraint(
+            f"{side}_reward_amount IS NULL OR {side}_reward_amount >= 0", name=f"{side}_amount"
+        )
+        for side in ("inviter", "invitee")
+    ]
+
+
+class RewardColumns:
+    """Both rewards of an offer (a campaign's, or an experiment variant's instead of it), in
+    integer minor units or points; a side without a reward has NULLs (one-sided offer)."""
+
+    inviter_reward_kind: Mapped[str | None] = mapped_column(String(10))
+    inviter_reward_amount: Mapped[int | None] = mapped_column(BigInteger)
+    inviter_reward_currency: Mapped[str | None] = mapped_column(String(3))
+    invitee_reward_kind: Mapped[str | None] = mapped_column(String(10))
+    invitee_reward_amount: Mapped[int | None] = mapped_column(BigInteger)
+    invitee_reward_currency: Mapped[str | None] = mapped_column(String(3))
+
+
+class Campaign(RewardColumns, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "campaigns"
     __table_args__ = (
         Index("ix_campaigns_workspace_id_id", "workspace_id", "id"),
-        CheckConstraint(
-            "inviter_reward_amount IS NULL OR inviter_reward_amount >= 0", name="inviter_amount"
-        ),
-        CheckConstraint(
-            "invitee_reward_amount IS NULL OR invitee_reward_amount >= 0", name="invitee_amount"
-        ),
+        *reward_amount_checks(),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -46,13 +63,6 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(200))
     objective: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10), default="draft")
-    # Rewards in integer minor units; a side without a reward has NULLs (one-sided campaign).
-    inviter_reward_kind: Mapped[str | None] = mapped_column(String(10))
-    inviter_reward_amount: Mapped[int | None] = mapped_column(BigInteger)
-    inviter_reward_currency: Mapped[str | None] = mapped_column(String(3))
-    invitee_reward_kind: Mapped[str | None] = mapped_column(String(10))
-    invitee_reward_amount: Mapped[int | None] = mapped_column(BigInteger)
-    invitee_reward_currency: Mapped[str | None] = mapped_column(String(3))
     one_sided: Mapped[bool] = mapped_column(Boolean, default=False)
     trigger_event: Mapped[str] = mapped_column(String(10))
     min_order_amount: Mapped[int] = mapped_column(BigInteger, default=0)

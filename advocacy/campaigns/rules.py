@@ -28,6 +28,29 @@ class Schedulable(Protocol):
     ends_at: datetime | None
 
 
+class Offer(Protocol):
+    """Both rewards of an offer: a campaign's, or an experiment variant's instead of it."""
+
+    inviter_reward_kind: str | None
+    inviter_reward_amount: int | None
+    inviter_reward_currency: str | None
+    invitee_reward_kind: str | None
+    invitee_reward_amount: int | None
+    invitee_reward_currency: str | None
+
+
+def reward_terms(offer: Offer, side: str) -> dict[str, Any] | None:
+    """One side's reward in the API's shape (kind, amount, currency), or None without one."""
+    kind = getattr(offer, f"{side}_reward_kind")
+    if kind is None:
+        return None
+    return {
+        "kind": kind,
+        "amount": getattr(offer, f"{side}_reward_amount"),
+        "currency": getattr(offer, f"{side}_reward_currency"),
+    }
+
+
 def transition_problem(current: str, target: str) -> str | None:
     """Why ``current -> target`` is not allowed, or None if it is (staying put is allowed)."""
     if target == current or target in TRANSITIONS.get(current, frozenset()):

@@ -25,12 +25,14 @@ from advocacy.campaigns.models import Campaign, CampaignAudit, Enrollment
 from advocacy.campaigns.rules import (
     FROZEN_WHEN_ENDED,
     campaign_problems,
+    reward_terms,
     transition_problem,
 )
 from advocacy.campaigns.urls import check_url, normalise_domain
 from advocacy.customers.models import Customer
 from advocacy.customers.service import decode_cursor, encode_cursor
 from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.experiments.assignment import assign_advocates
 from advocacy.graph.sentiment import gate_names
 from advocacy.types import DbSession, utcnow
 from advocacy.workspaces.models import Workspace
@@ -114,23 +116,12 @@ def get_campaign(
     return campaign
 
 
-def _reward(campaign: Campaign, side: str) -> dict[str, Any] | None:
-    kind = getattr(campaign, f"{side}_reward_kind")
-    if kind is None:
-        return None
-    return {
-        "kind": kind,
-        "amount": getattr(campaign, f"{side}_reward_amount"),
-        "currency": getattr(campaign, f"{side}_reward_currency"),
-    }
-
-
 def campaign_values(campaign: Campaign) -> dict[str, Any]:
     """A campaign's settings in the API's shape."""
     values = {name: getattr(campaign, name) for name in PLAIN_FIELDS}
     values["translations"] = dict(campaign.translations or {})
-    values["inviter_reward"] = _reward(campaign, "inviter")
-    values["invitee_reward"] = _reward(campaign, "invitee")
+    values["inviter_reward"] = reward_terms(campaign, "inviter")
+    values["invitee_reward"] = reward_terms(campaign, "invitee")
     values["trigger"] = {
         "event": campaign.trigger_event,
         "min_order_amount": campaign.min_order_amount,
@@ -629,6 +620,8 @@ def _write_enrollments(
 
     INSERT ... ON CONFLICT DO NOTHING and a guarded UPDATE make concurrent requests for
     the same advocate enroll them once, the other request reporting already enrolled.
+    Advocates enrolled (or re-enrolled) here are assigned to the campaign's experiment
+    when it assigns advocates.
     """
     if not candidates:
         return
@@ -681,6 +674,16 @@ def _write_enrollments(
         for customer_id, _, result in candidates:
             if customer_id not in existing and customer_id not in inserted:
                 result["status"] = ALREADY_ENROLLED
+    assign_advocates(
+        session,
+        campaign_id=campaign.id,
+        advocates={
+            customer_id: result["customer"]
+            for customer_id, _, result in candidates
+            if result["status"] == ENROLLED
+        },
+        at=now,
+    )
     session.flush()
 
 

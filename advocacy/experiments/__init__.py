@@ -1,1 +1,2 @@
-"""Campaign experiments: variants, sticky assignment of advocates, and significance tests."""
+"""Campaign experiments: variants with their incentives, sticky assignment of advocates or
+invitees, and significance tests."""

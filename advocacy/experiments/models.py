@@ -1,3 +1,6 @@
+"""Campaign experiments: variants with their incentives, sticky assignment of advocates or
+invitees, and significance tests."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,8 +16,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from advocacy.campaigns.models import RewardColumns, reward_amount_checks
 from advocacy.extensions import db
 from advocacy.types import BigId, UTCDateTime, utcnow
+
+# Who is assigned to a variant: the advocate (when enrolled, or at their first link if they
+# were enrolled before the experiment existed) or the invitee (when a conversion of theirs
+# is attributed to the campaign).
+UNITS = ("advocate", "invitee")
 
 
 class Experiment(db.Model):  # type: ignore[name-defined,misc]
@@ -24,21 +33,27 @@ class Experiment(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("campaign_id"),
         CheckConstraint("min_sample >= 1", name="min_sample"),
+        CheckConstraint("unit IN ('advocate', 'invitee')", name="unit"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
-    # Advocates per variant before a winner may be declared.
+    unit: Mapped[str] = mapped_column(String(10))
+    # Units per variant before a winner may be declared.
     min_sample: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ExperimentVariant(db.Model):  # type: ignore[name-defined,misc]
+class ExperimentVariant(RewardColumns, db.Model):  # type: ignore[name-defined,misc]
+    """One arm: its allocation weight and the incentive it offers instead of the campaign's
+    (the same reward columns as the campaign's)."""
+
     __tablename__ = "experiment_variants"
     __table_args__ = (
         UniqueConstraint("experiment_id", "name"),
         CheckConstraint("weight >= 1", name="weight"),
+        *reward_amount_checks(),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -52,17 +67,20 @@ class ExperimentVariant(db.Model):  # type: ignore[name-defined,misc]
 
 
 class ExperimentAssignment(db.Model):  # type: ignore[name-defined,misc]
-    """An advocate's variant, recorded once: later assignments return it (sticky)."""
+    """A unit's variant, recorded once (unique per experiment and customer): sticky.
+
+    ``customer_id`` is the advocate or the invitee, as the experiment's unit says.
+    """
 
     __tablename__ = "experiment_assignments"
     __table_args__ = (
-        UniqueConstraint("experiment_id", "advocate_id"),
-        Index("ix_experiment_assignments_variant", "variant_id", "advocate_id"),
+        UniqueConstraint("experiment_id", "customer_id"),
+        Index("ix_experiment_assignments_variant", "variant_id", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
     variant_id: Mapped[int] = mapped_column(ForeignKey("experiment_variants.id"))
-    advocate_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

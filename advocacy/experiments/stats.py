@@ -1,8 +1,9 @@
 """Experiment statistics and allocation: plain numbers, no Flask, no SQLAlchemy.
 
-- Assignment: SHA-256 of ``"<campaign id>:<advocate external id>"``, its first 8 bytes as a
-  fraction of 2^64, placed on the cumulative variant weights: deterministic and sticky.
-- Rate = converted advocates / exposed (assigned) advocates, with a 95% Wilson score interval.
+- Assignment: SHA-256 of ``"<campaign id>:<external id>"`` (of the advocate or the invitee, as
+  the experiment's unit says), its first 8 bytes as a fraction of 2^64, placed on the
+  cumulative variant weights: deterministic, and recorded once, so sticky.
+- Rate = converted units / exposed (assigned) units, with a 95% Wilson score interval.
 - Each variant against the control: lift = (rate - control rate) / control rate (null when
   the control rate is 0); two-sided, pooled two-proportion z-test.
 - A variant wins only when its lift is positive, its p-value is below 0.05 / (variants - 1)
@@ -84,7 +85,7 @@ def two_proportion_p_value(x1: int, n1: int, x2: int, n2: int) -> float | None:
 
 
 def sample_per_arm(p1: float, p2: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """Advocates per arm to detect p1 vs p2 (two-sided); null when they are equal."""
+    """Units per arm to detect p1 vs p2 (two-sided); null when they are equal."""
     if p1 == p2:
         return None
     z_a, z_b = normal_quantile(1 - alpha / 2), normal_quantile(power)
@@ -93,9 +94,9 @@ def sample_per_arm(p1: float, p2: float, alpha: float = ALPHA, power: float = PO
     return math.ceil(root * root / ((p1 - p2) ** 2))
 
 
-def assign_variant(campaign_id: int, advocate: str, weights: Sequence[int]) -> int:
-    """Index of the variant for this advocate: deterministic, proportional to ``weights``."""
-    digest = hashlib.sha256(f"{campaign_id}:{advocate}".encode()).digest()
+def assign_variant(campaign_id: int, external_id: str, weights: Sequence[int]) -> int:
+    """Index of the variant for this unit: deterministic, proportional to ``weights``."""
+    digest = hashlib.sha256(f"{campaign_id}:{external_id}".encode()).digest()
     point = int.from_bytes(digest[:8], "big") / 2**64 * sum(weights)
     running = 0
     for index, weight in enumerate(weights):

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.customers.models import Customer
+from advocacy.experiments.assignment import invitation_offer
 from advocacy.links import rules, tokens
 from advocacy.links.cache import LinkCache
 from advocacy.links.models import Click, ReferralLink
@@ -376,4 +377,6 @@ def read_invitation(
         .where(ReferralLink.id == link_id)
     ).one()
     name = None if found.erased_at is not None else rules.first_name(found.first_name)
-    return Invitation(token=token, inviter_first_name=name, campaign=found.Campaign)
+    # An advocate in an incentive experiment: the page offers their variant's rewards.
+    campaign = invitation_offer(session, found.Campaign, link_id)
+    return Invitation(token=token, inviter_first_name=name, campaign=campaign)

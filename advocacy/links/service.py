@@ -10,9 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from advocacy.campaigns.models import Campaign, Enrollment
+from advocacy.campaigns.service import MAX_ID, get_campaign
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Customer
 from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.experiments.assignment import assign_advocates
 from advocacy.links import rules, tokens
 from advocacy.links.models import ReferralLink
 from advocacy.types import DbSession
@@ -26,15 +28,6 @@ class IssuedLink:
     created: bool
     advocate: str
     invitee: str | None
-
-
-def _campaign(session: DbSession, workspace_id: int, campaign_id: int) -> Campaign:
-    campaign = session.scalar(
-        select(Campaign).where(Campaign.id == campaign_id, Campaign.workspace_id == workspace_id)
-    )
-    if campaign is None:
-        raise NotFound(f"No campaign {campaign_id} in this workspace.")
-    return campaign
 
 
 def _customer(session: DbSession, workspace_id: int, external_id: str) -> Customer | None:
@@ -106,7 +99,8 @@ def issue_link(
     Raises NotFound (campaign), Unprocessable (unknown or not enrolled advocate, bad
     invitee), Conflict (campaign not live, advocate withdrawn, link revoked).
     """
-    campaign = _campaign(session, workspace_id, campaign_id)
+    # Checks the id's range too: one past BIGINT is a 404, not a database error.
+    campaign = get_campaign(session, workspace_id, campaign_id)
     refused = rules.issuance_refusal(campaign, now)
     if refused == "ended":
         raise Conflict(f"Campaign {campaign_id} has ended; it issues no more links.")
@@ -130,6 +124,10 @@ def issue_link(
         )
     if enrollment.withdrawn_at is not None:
         raise Conflict("The advocate was withdrawn from this campaign.")
+    # Enrolled before the campaign's experiment existed: assigned at their first link.
+    assign_advocates(
+        session, campaign_id=campaign.id, advocates={customer.id: customer.external_id}, at=now
+    )
     invitee_key, invitee_id, invitee_email = _invitee(session, workspace_id, invitee, customer)
     shown_invitee = invitee if invitee_id is not None else invitee_email
 
@@ -194,11 +192,13 @@ def _reuse(
 
 
 def get_link(session: DbSession, *, workspace_id: int, link_id: int) -> ReferralLink:
-    link = session.scalar(
-        select(ReferralLink).where(
-            ReferralLink.id == link_id, ReferralLink.workspace_id == workspace_id
+    link = None
+    if 0 < link_id <= MAX_ID:
+        link = session.scalar(
+            select(ReferralLink).where(
+                ReferralLink.id == link_id, ReferralLink.workspace_id == workspace_id
+            )
         )
-    )
     if link is None:
         raise NotFound(f"No link {link_id} in this workspace.")
     return link

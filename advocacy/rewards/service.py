@@ -22,11 +22,12 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 
 from advocacy.campaigns.models import Campaign
-from advocacy.campaigns.rules import campaign_is_live
+from advocacy.campaigns.rules import Offer, campaign_is_live
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Customer, EngagementEvent
 from advocacy.customers.service import decode_cursor, encode_cursor
 from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.experiments.assignment import conversion_offer
 from advocacy.links.clicks import hash_ip
 from advocacy.rewards import bookkeeping, fraud, rules
 from advocacy.rewards.attribution import Touch
@@ -348,18 +349,18 @@ def _limits(
     )
 
 
-def _sides(campaign: Campaign, advocate_id: int, invitee_id: int) -> list[dict[str, Any]]:
+def _sides(offer: Offer, advocate_id: int, invitee_id: int) -> list[dict[str, Any]]:
     sides = []
     for role, beneficiary in (("inviter", advocate_id), ("invitee", invitee_id)):
-        kind = getattr(campaign, f"{role}_reward_kind")
+        kind = getattr(offer, f"{role}_reward_kind")
         if kind is not None:
             sides.append(
                 {
                     "role": role,
                     "beneficiary_id": beneficiary,
                     "kind": kind,
-                    "amount": int(getattr(campaign, f"{role}_reward_amount") or 0),
-                    "currency": getattr(campaign, f"{role}_reward_currency"),
+                    "amount": int(getattr(offer, f"{role}_reward_amount") or 0),
+                    "currency": getattr(offer, f"{role}_reward_currency"),
                 }
             )
     return sides
@@ -495,8 +496,17 @@ def record_conversion(
     )
     events: list[DomainEvent] = []
     rewards: list[Reward] = []
+    # The experiment's variant for this advocate or invitee, else the campaign's own offer.
+    offer = conversion_offer(
+        session,
+        campaign,
+        advocate_id=touch.advocate_id,
+        invitee_id=invitee_id,
+        invitee=customer,
+        at=occurred_at,
+    )
     triggered = conversion.event == campaign.trigger_event
-    sides = _sides(campaign, touch.advocate_id, invitee_id) if triggered else []
+    sides = _sides(offer, touch.advocate_id, invitee_id) if triggered else []
     state: str | None = None
     reasons: list[str] = []
     if sides:

@@ -352,6 +352,13 @@ def test_revoke_unknown_link_is_404(api, campaign):
     assert api.delete("/api/v1/links/999999").status_code == 404
 
 
+def test_ids_beyond_bigint_are_404(api, campaign):
+    huge = 2**64
+    body = {"advocate": "ann", "channel": "x"}
+    assert api.post(f"/api/v1/campaigns/{huge}/links", json=body).status_code == 404
+    assert api.get(f"/api/v1/links/{huge}").status_code == 404
+
+
 def test_revoke_needs_write_scope(client, session, workspace, api, campaign):
     link_id = _ask(api, campaign).json["id"]
     reader = ApiClient(client, workspace.key(session, "read"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,15 @@ from sqlalchemy.orm import aliased
 
 from advocacy import demo
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
-from advocacy.demo import find_workspace
-from advocacy.demo_data import PLANTED
+from advocacy.demo import demo_anchor, find_workspace
+from advocacy.demo_data import CRISIS_DAYS_AGO, MIN_SAMPLE, PLANTED, VARIANTS
+from advocacy.experiments import stats
+from advocacy.experiments.models import Experiment, ExperimentAssignment, ExperimentVariant
+from advocacy.rewards.models import Conversion, LedgerEntry, Referral, Reward
 from advocacy.types import utcnow
 from advocacy.workspaces import service
 from advocacy.workspaces.models import Workspace
+from tests.factories import ApiClient
 
 SMALL = ["--customers", "300", "--seed", "3"]
 DAY = timedelta(days=1)
@@ -144,7 +149,29 @@ def _fingerprint(session: Any, workspace_id: int) -> dict[str, Any]:
         .where(Mention.workspace_id == workspace_id)
         .order_by(Mention.external_id)
     ).all()
-    return {"customers": customers, "events": events, "edges": edges, "mentions": mentions}
+    # Which advocate holds which slot follows the campaign id's hash; what the slots did,
+    # and who joined by it, does not.
+    conversions = session.execute(
+        select(
+            Conversion.event_id,
+            Customer.external_id,
+            Conversion.amount,
+            Conversion.occurred_at,
+            Reward.role,
+            Reward.amount,
+        )
+        .join(Customer, Customer.id == Conversion.customer_id)
+        .join(Reward, Reward.conversion_id == Conversion.id)
+        .where(Conversion.workspace_id == workspace_id)
+        .order_by(Conversion.event_id, Reward.role)
+    ).all()
+    return {
+        "customers": customers,
+        "events": events,
+        "edges": edges,
+        "mentions": mentions,
+        "conversions": conversions,
+    }
 
 
 def test_same_seed_same_data(run: Run, session: Any) -> None:
@@ -290,7 +317,7 @@ def test_printed_key_and_examples_work(
     curls = re.findall(
         r'curl -s -H "Authorization: Bearer (\S+)" "http://demo\.test:9000(/\S+)"', result.output
     )
-    assert len(curls) == 3
+    assert len(curls) == 6  # customers, advocates, the detractor; KPIs, experiment, alerts
     for printed_key, path in curls:
         assert printed_key == key
         response = client.get(path, headers=headers)
@@ -350,3 +377,158 @@ def test_other_names_keep_their_own_key_file(run: Run, instance: Path) -> None:
     key = _key(run(*SMALL, "--name", "Sales Demo", "--print-usage").output)
     assert (instance / "demo-api-key-sales-demo").read_text().strip() == key
     assert not (instance / "demo-api-key").exists()
+
+
+# --- the ended campaign, its experiment, and the crisis day -----------------------------
+
+
+@dataclass
+class Printed:
+    api: ApiClient
+    output: str
+    workspace_id: int
+
+    def path(self, fragment: str) -> str:
+        """The path of the one printed curl call that contains ``fragment``."""
+        paths = re.findall(
+            r'curl -s -H "Authorization: Bearer \S+" "http://[^/"]+(/[^"]+)"', self.output
+        )
+        (path,) = [p for p in paths if fragment in p]
+        return path
+
+    def get(self, fragment: str) -> Any:
+        response = self.api.get(self.path(fragment))
+        assert response.status_code == 200, response.json
+        return response.json
+
+
+@pytest.fixture
+def printed(run: Run, client: FlaskClient, session: Any) -> Printed:
+    """The small demo, with its printed key and examples."""
+    output = run(*SMALL, "--print-usage").output
+    return Printed(ApiClient(client, _key(output)), output, _workspace_id(session, "Demo"))
+
+
+def test_the_campaigns_kpis_are_not_zero(printed: Printed) -> None:
+    body = printed.get("/kpis?")
+    totals = body["totals"]
+    for field in (
+        "advocates",
+        "active_advocates",
+        "invites",
+        "shares",
+        "reach",
+        "clicks",
+        "unique_visitors",
+        "conversions",
+        "revenue",
+        "reward_cost_issued",
+    ):
+        assert totals[field] > 0, field
+    assert totals["reward_cost_pending"] == 0  # an ended campaign: every reward was issued
+    assert totals["roi"] > 0 and totals["program_score"]["score"] > 0
+    assert sum(1 for week in body["series"] if week["clicks"]) >= 10
+
+
+def test_the_planted_crisis_day_is_an_alert(printed: Printed) -> None:
+    crisis = (demo_anchor() - timedelta(days=CRISIS_DAYS_AGO)).date().isoformat()
+    assert f"crisis day (angry posts about lost orders): {crisis}" in printed.output
+    alerts = {a["day"]: a for a in printed.get("/insights/alerts?")["alerts"]}
+    assert alerts[crisis]["direction"] == "crisis"
+    assert alerts[crisis]["volume"] >= 30
+    assert alerts[crisis]["top_channels"][0]["channel"] == "x"
+    assert alerts[crisis]["customers"], "customers drive it"
+
+
+def test_the_experiment_reports_both_variants_with_exposures(printed: Printed) -> None:
+    body = printed.get("/experiment")
+    assert body["unit"] == "advocate"
+    assert [v["name"] for v in body["variants"]] == list(VARIANTS)
+    assert [v["control"] for v in body["variants"]] == [True, False]
+    assert all(v["exposures"] > 0 for v in body["variants"])
+    assert sum(v["conversions"] for v in body["variants"]) > 0
+    assert body["variants"][0]["inviter_reward"]["amount"] == 2000
+    assert body["variants"][1]["invitee_reward"]["amount"] == 1000
+
+
+def test_the_default_demo_finds_two_way_better(run: Run, client: FlaskClient) -> None:
+    """The default size gives a clear, realistic result: two-way converts about twice as
+    often, significantly, with the planned sample on both arms."""
+    output = run("--name", "Default", "--print-usage").output
+    body = Printed(ApiClient(client, _key(output)), output, 0).get("/experiment")
+    control, two_way = body["variants"]
+    assert body["winner"] == "two_way_10_10"
+    assert min(control["exposures"], two_way["exposures"]) >= MIN_SAMPLE
+    assert 1.5 <= two_way["rate"] / control["rate"] <= 3
+    assert two_way["p_value"] < 0.01
+
+
+def test_advocates_are_in_the_variants_their_hash_gives(printed: Printed) -> None:
+    campaign_id = int(printed.path("/experiment").split("/")[4])
+    enrolled: list[str] = []
+    url = f"/api/v1/campaigns/{campaign_id}/enrollments?limit=100"
+    while url:
+        page = printed.api.get(url).json
+        enrolled += [item["customer"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        url = cursor and f"/api/v1/campaigns/{campaign_id}/enrollments?limit=100&cursor={cursor}"
+    items = printed.api.post(
+        f"/api/v1/campaigns/{campaign_id}/experiment/assignments", json={"advocates": enrolled}
+    ).json["items"]
+    assert {item["status"] for item in items} == {"assigned"}  # recorded by the demo
+    assert [item["variant"] for item in items] == [
+        VARIANTS[stats.assign_variant(campaign_id, name, [1, 1])] for name in enrolled
+    ]
+
+
+def test_rewards_follow_each_advocates_variant(printed: Printed, session: Any) -> None:
+    rows = session.execute(
+        select(
+            ExperimentVariant.name,
+            Reward.role,
+            Reward.amount,
+            Reward.state,
+            Reward.beneficiary_id == Referral.advocate_id,
+        )
+        .join(Referral, Referral.id == Reward.referral_id)
+        .join(Experiment, Experiment.campaign_id == Referral.campaign_id)
+        .join(
+            ExperimentAssignment,
+            (ExperimentAssignment.customer_id == Referral.advocate_id)
+            & (ExperimentAssignment.experiment_id == Experiment.id),
+        )
+        .join(ExperimentVariant, ExperimentVariant.id == ExperimentAssignment.variant_id)
+        .where(Reward.workspace_id == printed.workspace_id)
+    ).all()
+    assert rows
+    assert {(name, role, amount) for name, role, amount, _, _ in rows} <= {
+        ("one_way_20_0", "inviter", 2000),
+        ("two_way_10_10", "inviter", 1000),
+        ("two_way_10_10", "invitee", 1000),
+    }
+    assert all(state == "issued" for _, _, _, state, _ in rows)
+    assert all(to_advocate == (role == "inviter") for _, role, _, _, to_advocate in rows)
+
+
+def test_every_issued_reward_is_booked_in_balance(printed: Printed, session: Any) -> None:
+    workspace_id = printed.workspace_id
+    rewards = session.scalar(
+        select(func.sum(Reward.amount)).where(Reward.workspace_id == workspace_id)
+    )
+    transactions = session.execute(
+        select(func.sum(LedgerEntry.amount), func.max(LedgerEntry.amount))
+        .where(LedgerEntry.workspace_id == workspace_id)
+        .group_by(LedgerEntry.transaction_id)
+    ).all()
+    assert {total for total, _ in transactions} == {0}  # each transaction balances
+    assert sum(paid for _, paid in transactions) == rewards  # and pays one issued reward
+    advocate = session.scalar(
+        select(Customer.external_id)
+        .join(Referral, Referral.advocate_id == Customer.id)
+        .where(Customer.workspace_id == workspace_id)
+        .limit(1)
+    )
+    body = printed.api.get(f"/api/v1/customers/{advocate}/rewards?limit=100").json
+    assert body["balance"][0]["amount"] == sum(
+        r["amount"] for r in body["items"] if r["state"] == "issued"
+    )
