@@ -59,9 +59,10 @@ def account_ids(session: DbSession, workspace_id: int, codes: Iterable[str]) -> 
             {
                 row.code: row.id
                 for row in session.execute(
-                    insert_ignoring_conflicts(session, LedgerAccount, ("workspace_id", "code"))
-                    .values(rows)
-                    .returning(LedgerAccount.code, LedgerAccount.id)
+                    insert_ignoring_conflicts(
+                        session, LedgerAccount, ("workspace_id", "code")
+                    ).returning(LedgerAccount.code, LedgerAccount.id),
+                    rows,
                 )
             }
         )
