@@ -3,7 +3,8 @@
 Bulk-loads a scratch database with COPY (1,000 advocates with 20 connections each, 1,000
 links, 5,000 shares, 1M clicks over 30 days, 50k attributed purchases with two rewards each),
 then times ``GET /api/v1/campaigns/{id}/kpis`` (30 days, daily, Europe/Berlin) and the
-per-advocate KPIs on a gunicorn server. Target: under 1 s. Prints the figures.
+per-advocate KPIs on a gunicorn server, once every worker is warm (median of 5 requests).
+Target: under 1 s each. Prints the figures.
 
     .venv/bin/python bench/kpis.py
 """
@@ -140,16 +141,34 @@ def load(database_url: str) -> int:
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
+        # Write the loaded pages out now, not while the requests are timed.
+        conn.execute("CHECKPOINT")
     return campaign
 
 
-def timed(url: str, key: str, runs: int = 5) -> tuple[float, dict[str, object]]:
+def fetch(url: str, key: str) -> dict[str, object]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def warm_up(urls: list[str], key: str, rounds: int = 25) -> None:
+    """Cheap requests to each endpoint until every gunicorn worker has served some.
+
+    The harness returns once one worker answers, while the others are still importing the
+    app; and each worker opens its database connection and fills its caches on its first
+    requests. Without this, the figures below measure gunicorn starting up.
+    """
+    for _ in range(rounds):
+        for url in urls:
+            fetch(url, key)
+
+
+def timed(url: str, key: str, runs: int = 5) -> tuple[float, dict[str, object]]:
     samples, body = [], {}
     for _ in range(runs + 1):  # the first run warms caches and is not counted
         began = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=120) as response:
-            body = json.loads(response.read())
+        body = fetch(url, key)
         samples.append(time.perf_counter() - began)
     return statistics.median(samples[1:]), body
 
@@ -162,6 +181,12 @@ def main() -> None:
         print(f"loaded {CLICKS:,} clicks, {CONVERSIONS:,} conversions in "
               f"{time.perf_counter() - began:.1f} s")  # fmt: skip
         with gunicorn(url) as base:
+            one_day = "from=2026-03-01&to=2026-03-01&tz=Europe/Berlin"
+            warm_up(
+                [f"{base}/api/v1/campaigns/{campaign}/{path}?{one_day}"
+                 for path in ("kpis", "advocates/kpis")],
+                key,
+            )  # fmt: skip
             query = "from=2026-03-01&to=2026-03-30&tz=Europe/Berlin"
             seconds, body = timed(f"{base}/api/v1/campaigns/{campaign}/kpis?{query}", key)
             totals = body["totals"]
@@ -169,7 +194,7 @@ def main() -> None:
                   f"clicks={totals['clicks']} conversions={totals['conversions']} "  # type: ignore[index]
                   f"reach={totals['reach']}")  # type: ignore[index]  # fmt: skip
             seconds, _ = timed(f"{base}/api/v1/campaigns/{campaign}/advocates/kpis?{query}", key)
-            print(f"advocate KPIs, 1,000 advocates: {seconds * 1000:.0f} ms")
+            print(f"advocate KPIs, 1,000 advocates: {seconds * 1000:.0f} ms (target < 1000 ms)")
 
 
 if __name__ == "__main__":

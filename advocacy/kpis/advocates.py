@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, distinct, func, or_, select, union_all
+from sqlalchemy import and_, func, or_, select
 
 from advocacy.campaigns.models import Enrollment
-from advocacy.customers.models import Connection, Customer
+from advocacy.customers.models import Customer
 from advocacy.customers.service import decode_cursor, encode_cursor
 from advocacy.errors import Unprocessable
-from advocacy.kpis import maths
+from advocacy.kpis import activity, maths
 from advocacy.kpis.models import Share
 from advocacy.kpis.service import (
     ISSUED,
@@ -28,7 +28,7 @@ from advocacy.kpis.service import (
     get_campaign,
     kpi_periods,
 )
-from advocacy.links.models import Click, ReferralLink
+from advocacy.links.models import ReferralLink
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.types import DbSession
 
@@ -121,40 +121,18 @@ def advocate_kpis(
         "shares",
         "reported_impressions",
     )
-    fill(
-        select(
-            ReferralLink.advocate_id, func.count(Click.id), func.count(distinct(Click.visitor_id))
-        )
-        .select_from(Click)
-        .join(ReferralLink, ReferralLink.id == Click.link_id)
-        .where(Click.workspace_id == ws, Click.campaign_id == cid, within(Click.clicked_at))
-        .group_by(ReferralLink.advocate_id),
-        "clicks",
-        "unique_visitors",
-    )
-    active = union_all(
-        select(ReferralLink.advocate_id.label("advocate_id")).where(
-            *link_scope, within(ReferralLink.created_at)
-        ),
-        select(Share.advocate_id).where(
-            Share.workspace_id == ws, Share.campaign_id == cid, within(Share.occurred_at)
-        ),
-        select(ReferralLink.advocate_id)
-        .select_from(Click)
-        .join(ReferralLink, ReferralLink.id == Click.link_id)
-        .where(Click.workspace_id == ws, Click.campaign_id == cid, within(Click.clicked_at)),
-    ).subquery("acts")
-    for (advocate_id,) in session.execute(select(distinct(active.c.advocate_id))):
-        row(advocate_id)["active_advocates"] = 1
-    fill(
-        select(Connection.target_id, func.count(distinct(Connection.source_id)))
-        .where(
-            Connection.workspace_id == ws,
-            Connection.target_id.in_(select(distinct(active.c.advocate_id))),
-        )
-        .group_by(Connection.target_id),
-        "reach",
-    )
+    fill(activity.clicks_per_advocate(session, ws, cid, start, end), "clicks", "unique_visitors")
+    # Active: an invite, share or click of their link in the range; reach only counts then.
+    active = [
+        advocate_id
+        for advocate_id, figures in rows.items()
+        if figures["invites"] or figures["shares"] or figures["clicks"]
+    ]
+    for advocate_id in active:
+        rows[advocate_id]["active_advocates"] = 1
+    reach = dict(session.execute(activity.reach_per_advocate(ws, cid, start, end)).tuples().all())
+    for advocate_id in active:
+        rows[advocate_id]["reach"] = int(reach.get(advocate_id, 0))
     counted = and_(
         Referral.workspace_id == ws, Referral.campaign_id == cid, Referral.state != "rejected"
     )

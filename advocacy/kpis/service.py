@@ -1,12 +1,12 @@
 """Campaign KPIs, aggregated by the database per local calendar period.
 
-The local periods are computed in Python with zoneinfo (DST-correct), sent to the database as
-a small ``VALUES`` table of UTC bounds, and every count and sum is a range join on it with
-``GROUP BY`` the period: the same SQL on SQLite and PostgreSQL, over the indexed
-(campaign, time) columns, and only one row per period (and currency or state) comes back.
-Totals run the same queries over one period spanning the whole range, so distinct counts
-(advocates, active advocates, reach, unique visitors) are distinct over the range, and the
-additive fields equal the sum of the series.
+The local periods are computed in Python with zoneinfo (DST-correct) and sent to the
+database as a small ``VALUES`` table of UTC bounds; every count and sum is grouped by period
+over indexed (campaign, time) columns, and only one row per period (and currency or state)
+comes back. The figures that touch every click (clicks, unique visitors, active advocates,
+reach) are in ``activity``. Additive totals are the sums of the series (the periods partition
+the range); distinct totals (advocates, active advocates, reach, unique visitors) are counted
+over one period spanning the range.
 """
 
 from __future__ import annotations
@@ -17,28 +17,16 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    and_,
-    column,
-    distinct,
-    func,
-    or_,
-    select,
-    union,
-    values,
-)
+from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, select, values
 from sqlalchemy.sql.expression import CTE
 
 from advocacy.campaigns import service as campaigns
 from advocacy.campaigns.models import Campaign, Enrollment
-from advocacy.customers.models import Connection
 from advocacy.errors import Unprocessable
-from advocacy.kpis import maths
+from advocacy.kpis import activity, maths
 from advocacy.kpis.flat import flat_rows
 from advocacy.kpis.models import Share
-from advocacy.links.models import Click, ReferralLink
+from advocacy.links.models import ReferralLink
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.types import DbSession, UTCDateTime
 
@@ -94,63 +82,71 @@ def campaign_kpis(
     """Series (one entry per period, empty ones as zeros) and totals of a campaign's KPIs."""
     campaign = get_campaign(session, workspace_id, campaign_id)
     periods = kpi_periods(first, last, granularity, tz)
-    whole = [maths.Period(periods[0].label, periods[0].start, periods[-1].end)]
     currency = campaign_currency(campaign)
     weights = maths.score_weights(campaign.objective, campaign.score_weights)
-    series = _count(session, campaign, currency, periods)
-    totals = _count(session, campaign, currency, whole)[0]
+    series, totals = _count(session, campaign, currency, periods)
     for row in [*series, totals]:
         row.update(maths.derived(row, weights))
     return CampaignKpis(campaign, currency, periods, series, totals)
 
 
-def periods_table(periods: Sequence[maths.Period]) -> CTE:
+def periods_table(periods: Sequence[maths.Period], name: str = "periods") -> CTE:
     table = values(
         column("idx", Integer),
         column("lo", UTCDateTime()),
         column("hi", UTCDateTime()),
-        name="periods",
+        name=name,
     ).data([(i, p.start, p.end) for i, p in enumerate(periods)])
-    return table.cte("periods")
+    return table.cte(name)
+
+
+def _blank() -> Counts:
+    return {
+        **{f: 0 for f in (*maths.ADDITIVE, *maths.DISTINCT)},
+        "revenue_other_currencies": {},
+        "reward_cost_other_currencies": {},
+    }
 
 
 def _count(
     session: DbSession, campaign: Campaign, currency: str | None, periods: Sequence[maths.Period]
-) -> list[Counts]:
-    rows: list[Counts] = [
-        {
-            **{f: 0 for f in (*maths.ADDITIVE, *maths.DISTINCT)},
-            "revenue_other_currencies": {},
-            "reward_cost_other_currencies": {},
-        }
-        for _ in periods
-    ]
+) -> tuple[list[Counts], Counts]:
+    """The series and the totals. Additive totals are the sums of the series (the periods
+    partition the range); distinct ones are counted over one period spanning the range."""
+    rows = [_blank() for _ in periods]
+    totals = _blank()
     p = periods_table(periods)
+    start, end = periods[0].start, periods[-1].end
+    whole = periods_table([maths.Period(periods[0].label, start, end)], "whole")
+    tables = activity.PeriodTables(p, whole, start, end)
     ws, cid = campaign.workspace_id, campaign.id
 
     def within(moment: Any) -> ColumnElement[bool]:
         return and_(moment >= p.c.lo, moment < p.c.hi)
 
-    def fill(query: Any, *fields: str) -> None:
+    def fill(targets: list[Counts], query: Any, *fields: str) -> None:
         for idx, *figures in session.execute(query):
             for field, figure in zip(fields, figures, strict=True):
-                rows[idx][field] = int(figure or 0)
+                targets[idx][field] = int(figure or 0)
 
-    fill(
-        select(p.c.idx, func.count(Enrollment.id))
-        .select_from(p)
-        .join(
-            Enrollment,
-            and_(
-                Enrollment.campaign_id == cid,
-                Enrollment.enrolled_at < p.c.hi,
-                or_(Enrollment.withdrawn_at.is_(None), Enrollment.withdrawn_at >= p.c.lo),
-            ),
+    for table, targets in ((p, rows), (whole, [totals])):
+        fill(
+            targets,
+            select(table.c.idx, func.count(Enrollment.id))
+            .select_from(table)
+            .join(
+                Enrollment,
+                and_(
+                    Enrollment.campaign_id == cid,
+                    Enrollment.enrolled_at < table.c.hi,
+                    or_(Enrollment.withdrawn_at.is_(None), Enrollment.withdrawn_at >= table.c.lo),
+                ),
+            )
+            .group_by(table.c.idx),
+            "advocates",
         )
-        .group_by(p.c.idx),
-        "advocates",
-    )
     fill(
+        rows,
         select(p.c.idx, func.count(ReferralLink.id))
         .select_from(p)
         .join(
@@ -165,6 +161,7 @@ def _count(
         "invites",
     )
     fill(
+        rows,
         select(p.c.idx, func.count(Share.id), func.sum(Share.impressions))
         .select_from(p)
         .join(
@@ -175,76 +172,15 @@ def _count(
         "shares",
         "reported_impressions",
     )
-    fill(
-        select(p.c.idx, func.count(Click.id), func.count(distinct(Click.visitor_id)))
-        .select_from(p)
-        .join(
-            Click,
-            and_(Click.workspace_id == ws, Click.campaign_id == cid, within(Click.clicked_at)),
-        )
-        .group_by(p.c.idx),
-        "clicks",
-        "unique_visitors",
-    )
-    _fill_activity(session, rows, p, ws, cid)
+    activity.fill_campaign(session, rows, totals, tables, ws, cid)
     _fill_money(session, rows, p, campaign, currency)
-    return rows
-
-
-def _fill_activity(session: DbSession, rows: list[Counts], p: CTE, ws: int, cid: int) -> None:
-    """Active advocates (an invite, share or click of their link in the period) and the
-    distinct people connected to them on the graph (reach)."""
-
-    def within(moment: Any) -> ColumnElement[bool]:
-        return and_(moment >= p.c.lo, moment < p.c.hi)
-
-    # Clicks are grouped by (period, link) first: a few thousand rows, not one per click.
-    clicked = (
-        select(p.c.idx.label("idx"), Click.link_id.label("link_id"))
-        .select_from(p)
-        .join(
-            Click,
-            and_(Click.workspace_id == ws, Click.campaign_id == cid, within(Click.clicked_at)),
-        )
-        .group_by(p.c.idx, Click.link_id)
-        .subquery("clicked")
-    )
-    active = union(
-        select(p.c.idx.label("idx"), ReferralLink.advocate_id.label("advocate_id"))
-        .select_from(p)
-        .join(
-            ReferralLink,
-            and_(
-                ReferralLink.workspace_id == ws,
-                ReferralLink.campaign_id == cid,
-                within(ReferralLink.created_at),
-            ),
-        ),
-        select(p.c.idx, Share.advocate_id)
-        .select_from(p)
-        .join(
-            Share,
-            and_(Share.workspace_id == ws, Share.campaign_id == cid, within(Share.occurred_at)),
-        ),
-        select(clicked.c.idx, ReferralLink.advocate_id).join(
-            ReferralLink, ReferralLink.id == clicked.c.link_id
-        ),
-    ).subquery("active")
-    # One pass: the active advocates and the distinct people connected to them.
-    for idx, advocates, reach in session.execute(
-        select(
-            active.c.idx,
-            func.count(distinct(active.c.advocate_id)),
-            func.count(distinct(Connection.source_id)),
-        )
-        .outerjoin(
-            Connection,
-            and_(Connection.workspace_id == ws, Connection.target_id == active.c.advocate_id),
-        )
-        .group_by(active.c.idx)
-    ):
-        rows[idx]["active_advocates"] = int(advocates)
-        rows[idx]["reach"] = int(reach)
+    for field in maths.ADDITIVE:
+        totals[field] = sum(row[field] for row in rows)
+    for field in ("revenue_other_currencies", "reward_cost_other_currencies"):
+        for row in rows:
+            for unit, amount in row[field].items():
+                totals[field][unit] = totals[field].get(unit, 0) + amount
+    return rows, totals
 
 
 def _fill_money(
