@@ -13,7 +13,7 @@ replaced index keeps its name (the new one is built beside it, then swapped in).
 INCLUDE: there the new indexes are plain and ix_clicks_campaign_time is unchanged.
 
 Revision ID: f5dc38dca25e
-Revises: e732feb64238
+Revises: eb1bcc069959
 Create Date: 2026-11-24 12:47:01.000000
 
 """
@@ -22,7 +22,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f5dc38dca25e'
-down_revision = 'e732feb64238'
+down_revision = 'eb1bcc069959'
 branch_labels = None
 depends_on = None
 
