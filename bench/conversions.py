@@ -10,7 +10,13 @@ velocity limit is raised for the run (one client sends thousands of referrals pe
 advocate, exactly what it exists to hold). After the run the database is checked:
 one conversion and two rewards per 201, balanced ledger transactions.
 
-    .venv/bin/python bench/conversions.py [--duration 15] [--advocates 200]
+    .venv/bin/python bench/conversions.py [--duration 15] [--advocates 200] [--rates 20,40]
+
+Two kinds of run, 32 connections each: saturated (every client sends its next conversion
+as soon as the last is answered: the throughput, and latencies that are mostly queueing),
+and paced (each client waits 32/rate seconds after an answer, so the 32 together offer
+about ``rate`` conversions per second: the latency of a conversion when the server is not
+saturated).
 
 Target (DESIGN.md section 7): p99 < 50 ms at 32 concurrent clients.
 """
@@ -50,6 +56,11 @@ end
 
 function init(args)
   label = args[1] or "run"
+  -- Paced runs: each connection waits this long after an answer (a client with think time).
+  local think = tonumber(args[2] or "0")
+  if think > 0 then
+    delay = function() return think end
+  end
 end
 
 request = function()
@@ -165,7 +176,9 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(base: str, script: Path, seconds: int, label: str) -> dict[str, float]:
+def wrk(
+    base: str, script: Path, seconds: int, label: str, think_ms: int = 0
+) -> dict[str, float]:
     out = subprocess.run(
         [
             "wrk",
@@ -178,6 +191,7 @@ def wrk(base: str, script: Path, seconds: int, label: str) -> dict[str, float]:
             base,
             "--",
             label,
+            str(think_ms),
         ],
         check=True,
         capture_output=True,
@@ -225,7 +239,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=15, help="seconds measured")
     parser.add_argument("--advocates", type=int, default=200, help="links (one click each)")
+    parser.add_argument(
+        "--rates",
+        default="20,40",
+        help="paced runs too: total conversions/s offered by the 32 clients (comma-separated)",
+    )
     args = parser.parse_args()
+    rates = [int(r) for r in args.rates.split(",") if r.strip()]
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
 
@@ -247,16 +267,29 @@ def main() -> None:
             f"-d{args.duration}s (every request a new attributed purchase, both rewards "
             "approved and booked)"
         )
+        paced = {}
         with gunicorn(url, VELOCITY_LIMIT_PER_DAY="1000000000") as base:
             wrk(base, script, 3, "warmup")
             result = wrk(base, script, args.duration, "run")
+            for rate in rates:
+                # Each of the 32 clients waits 32/rate s after each answer: about ``rate``
+                # conversions/s in all, a little less by the latency itself.
+                think_ms = round(CONNECTIONS * 1000 / rate)
+                paced[rate] = wrk(base, script, args.duration, f"paced{rate}", think_ms)
         totals = check(url)
     print(
-        f"  throughput {result['rps']:9,.0f} req/s   p50 {result['p50']:6.2f} ms   "
+        f"  saturated: throughput {result['rps']:7,.0f} req/s   p50 {result['p50']:6.2f} ms   "
         f"p90 {result['p90']:6.2f} ms   p99 {result['p99']:6.2f} ms (target < 50 ms)"
     )
+    for rate, run in paced.items():
+        print(
+            f"  paced at {rate:>3} req/s offered: {run['rps']:6,.1f} req/s   "
+            f"p50 {run['p50']:6.2f} ms   p90 {run['p90']:6.2f} ms   p99 {run['p99']:6.2f} ms"
+            f"   ({run['bad']:,} not 2xx)"
+        )
     print(
-        f"  {result['requests']:,} requests measured, {result['bad']:,} not 2xx; database "
+        f"  {result['requests']:,} requests measured saturated, {result['bad']:,} not 2xx; "
+        "database "
         f"(warm-up included): {totals['conversions']:,} conversions, "
         f"{totals['attributed']:,} attributed, {totals['rewards']:,} rewards "
         f"({totals['approved']:,} approved), {totals['duplicate_rewards']} duplicate "
