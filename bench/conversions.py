@@ -14,9 +14,9 @@ one conversion and two rewards per 201, balanced ledger transactions.
 
 Two kinds of run, 32 connections each: saturated (every client sends its next conversion
 as soon as the last is answered: the throughput, and latencies that are mostly queueing),
-and paced (each client waits 32/rate seconds after an answer, so the 32 together offer
-about ``rate`` conversions per second: the latency of a conversion when the server is not
-saturated).
+and paced (each client waits a random time after an answer, exponential with a mean of
+32/rate seconds, so the 32 together offer about ``rate`` conversions per second at random
+moments: the latency of a conversion when the server is not saturated).
 
 Target (DESIGN.md section 7): p99 < 50 ms at 32 concurrent clients.
 """
@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,16 +57,21 @@ end
 
 function init(args)
   label = args[1] or "run"
-  -- Paced runs: each connection waits this long after an answer (a client with think time).
+  -- Paced runs: after each answer a connection waits a random time, exponential with this
+  -- mean (ms), so the 32 clients send independently (Poisson-like), not in step.
   local think = tonumber(args[2] or "0")
   if think > 0 then
-    delay = function() return think end
+    math.randomseed(os.time() + thread_no)
+    delay = function() return math.floor(-think * math.log(1 - math.random())) end
   end
 end
 
 request = function()
   counter = counter + 1
-  local i = (counter %% #tokens) + 1
+  -- The two wrk threads take turns through the advocates: two conversions of the same
+  -- advocate at the same moment wait for each other (the per-advocate cap is checked
+  -- under a row lock), which real traffic rarely does and lock-step threads always would.
+  local i = ((counter * 2 + thread_no) %% #tokens) + 1
   local id = label .. "-" .. thread_no .. "-" .. counter
   local body = '{"event":"purchase","event_id":"' .. id .. '","invitee":{"external_id":"' ..
     id .. '","email":"' .. id .. '@bench.example"},"amount":5000,"currency":"EUR",' ..
@@ -272,6 +278,7 @@ def main() -> None:
             wrk(base, script, 3, "warmup")
             result = wrk(base, script, args.duration, "run")
             for rate in rates:
+                time.sleep(3)  # the saturated run's last requests, abandoned by wrk, drain
                 # Each of the 32 clients waits 32/rate s after each answer: about ``rate``
                 # conversions/s in all, a little less by the latency itself.
                 think_ms = round(CONNECTIONS * 1000 / rate)
