@@ -14,9 +14,10 @@ one conversion and two rewards per 201, balanced ledger transactions.
 
 Two kinds of run, 32 connections each: saturated (every client sends its next conversion
 as soon as the last is answered: the throughput, and latencies that are mostly queueing),
-and paced (each client waits a random time after an answer, exponential with a mean of
-32/rate seconds, so the 32 together offer about ``rate`` conversions per second at random
-moments: the latency of a conversion when the server is not saturated).
+and paced (32 Python clients, each on a keep-alive connection, wait a random time after
+each answer, exponential with a mean of 32/rate seconds, so together they offer about
+``rate`` conversions per second at independent moments: the latency of a conversion when
+the server is not saturated; each client times its own requests).
 
 Target (DESIGN.md section 7): p99 < 50 ms at 32 concurrent clients.
 """
@@ -24,12 +25,16 @@ Target (DESIGN.md section 7): p99 < 50 ms at 32 concurrent clients.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -57,13 +62,6 @@ end
 
 function init(args)
   label = args[1] or "run"
-  -- Paced runs: after each answer a connection waits a random time, exponential with this
-  -- mean (ms), so the 32 clients send independently (Poisson-like), not in step.
-  local think = tonumber(args[2] or "0")
-  if think > 0 then
-    math.randomseed(os.time() + thread_no)
-    delay = function() return math.floor(-think * math.log(1 - math.random())) end
-  end
 end
 
 request = function()
@@ -182,9 +180,7 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(
-    base: str, script: Path, seconds: int, label: str, think_ms: int = 0
-) -> dict[str, float]:
+def wrk(base: str, script: Path, seconds: int, label: str) -> dict[str, float]:
     out = subprocess.run(
         [
             "wrk",
@@ -197,7 +193,6 @@ def wrk(
             base,
             "--",
             label,
-            str(think_ms),
         ],
         check=True,
         capture_output=True,
@@ -213,6 +208,94 @@ def wrk(
         "p99": _ms(re.search(r"\n\s+99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
         "bad": int(errors.group(1)) if errors else 0,
+    }
+
+
+def paced_run(
+    base: str,
+    key: str,
+    tokens: list[str],
+    visitors: list[str],
+    occurred: str,
+    *,
+    rate: float,
+    seconds: int,
+) -> dict[str, float]:
+    """32 clients, each on its own keep-alive connection, sending a conversion, waiting for
+    the answer, then a random time (exponential, mean 32/rate s): together about ``rate``
+    conversions/s at independent moments. Each latency is measured by its client."""
+    host, port = base.removeprefix("http://").split(":")
+    deadline = time.monotonic() + seconds
+    latencies: list[float] = []
+    failures: list[int] = []
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        pick = random.Random(number)
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        sent = 0
+        time.sleep(pick.expovariate(rate / CONNECTIONS))
+        while time.monotonic() < deadline:
+            sent += 1
+            i = pick.randrange(len(tokens))
+            event_id = f"paced{rate}-{number}-{sent}"
+            body = json.dumps(
+                {
+                    "event": "purchase",
+                    "event_id": event_id,
+                    "invitee": {"external_id": event_id, "email": f"{event_id}@bench.example"},
+                    "amount": 5000,
+                    "currency": "EUR",
+                    "occurred_at": occurred,
+                    "ref": tokens[i],
+                    "visitor_id": visitors[i],
+                    "ip": "198.51.100.7",
+                    "user_agent": "bench",
+                }
+            )
+            headers = {
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {key}",
+                "Idempotency-Key": event_id,
+            }
+            started = time.perf_counter()
+            for attempt in range(2):
+                try:
+                    connection.request("POST", "/api/v1/conversions", body, headers)
+                    response = connection.getresponse()
+                    response.read()
+                    break
+                except (ConnectionError, http.client.RemoteDisconnected):
+                    # The server closed the idle keep-alive connection (gunicorn keepalive):
+                    # reconnect and send again, same Idempotency-Key, as a client would.
+                    connection.close()
+                    if attempt:
+                        raise
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if response.status != 201:
+                    failures.append(response.status)
+            time.sleep(pick.expovariate(rate / CONNECTIONS))
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": pct(0.50),
+        "p90": pct(0.90),
+        "p99": pct(0.99),
+        "requests": len(latencies),
+        "bad": len(failures),
     }
 
 
@@ -279,10 +362,9 @@ def main() -> None:
             result = wrk(base, script, args.duration, "run")
             for rate in rates:
                 time.sleep(3)  # the saturated run's last requests, abandoned by wrk, drain
-                # Each of the 32 clients waits 32/rate s after each answer: about ``rate``
-                # conversions/s in all, a little less by the latency itself.
-                think_ms = round(CONNECTIONS * 1000 / rate)
-                paced[rate] = wrk(base, script, args.duration, f"paced{rate}", think_ms)
+                paced[rate] = paced_run(
+                    base, key, tokens, visitors, occurred, rate=rate, seconds=args.duration
+                )
         totals = check(url)
     print(
         f"  saturated: throughput {result['rps']:7,.0f} req/s   p50 {result['p50']:6.2f} ms   "
