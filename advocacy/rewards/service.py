@@ -375,7 +375,9 @@ def _history(
 ) -> None:
     if steps:
         session.execute(
-            insert(RewardEvent),
+            # Nulls rendered: every row has the same columns, so one INSERT, not one per
+            # set of non-null keys.
+            insert(RewardEvent).execution_options(render_nulls=True),
             [
                 {
                     "workspace_id": reward.workspace_id,
