@@ -179,6 +179,12 @@ class InlineStore:
         return int(self.connection.execute(_RECORD_CLICK, values).scalar_one())
 
 
+def _reading(engine: Engine) -> Connection:
+    """A pooled connection for lone SELECTs (PostgreSQL): autocommit, so no BEGIN before
+    nor ROLLBACK after them."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 class BufferedStore:
     """Reads on a pooled connection taken only when needed; clicks go to a ``ClickRecorder``.
 
@@ -190,9 +196,8 @@ class BufferedStore:
         self.recorder = recorder
 
     def _read(self, statement: Any, params: dict[str, Any]) -> Any | None:
-        # Autocommit: a lone SELECT, no BEGIN before nor ROLLBACK after it.
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return conn.execute(statement, params).first()
+        with _reading(self.engine) as connection:
+            return connection.execute(statement, params).first()
 
     def link_row(self, link_id: int) -> Any | None:
         return self._read(_LINK_ROW, {"link_id": link_id})
@@ -232,7 +237,7 @@ def _link_state(row: Any) -> LinkState:
 
 def read_link_states(engine: Engine, link_ids: list[int]) -> dict[int, LinkState]:
     """The states of several links in one query (for the cache's refresher)."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with _reading(engine) as connection:
         rows = connection.execute(_LINK_ROWS, {"link_ids": link_ids})
         return {row.id: _link_state(row) for row in rows}
 
