@@ -34,6 +34,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check advocacy tests bench
+	$(BIN)/ruff format --check advocacy tests bench
 	$(BIN)/mypy
 
 bench: install-dev

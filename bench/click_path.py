@@ -214,7 +214,9 @@ def main() -> None:
     in_service = clicks["rps"] / service["rps"]
     print(f"  ratio click/bare Flask app   {ratio:9.2f}   (target >= 0.70)")
     print(f"  ratio click/service redirect {in_service:9.2f}   (the click path's own work)")
-    print(f"  ratio service/bare Flask app {service['rps'] / bare['rps']:9.2f}   (the service's hooks)")
+    print(
+        f"  ratio service/bare Flask app {service['rps'] / bare['rps']:9.2f}   (the service's hooks)"
+    )
     print(f"  click path p99               {clicks['p99']:9.2f} ms (target < 50 ms)")
     answered = int(clicks["answered"])
     lost = max(0, answered - recorded)

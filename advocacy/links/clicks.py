@@ -75,6 +75,8 @@ _SEEN_RECENTLY = (
     .limit(1)
 )
 _RECORD_CLICK = insert(_clicks).returning(_clicks.c.id)
+
+
 @dataclass(frozen=True)
 class LinkSettings:
     """What the click path needs from the configuration."""

@@ -28,9 +28,7 @@ A_MINUTE_MS = 60_000
 
 
 def _app(database_url: str, **config: Any) -> Any:
-    return create_app(
-        {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, **config}
-    )
+    return create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, **config})
 
 
 @pytest.fixture(scope="module")
@@ -179,9 +177,7 @@ def test_a_failed_write_keeps_its_clicks_for_the_next(
     assert len(_click_ids(database_url, committed_link["id"])) == len(before) + 2
 
 
-def test_a_batch_written_twice_is_stored_once(
-    buffered_app, database_url, committed_link, recorder
-):
+def test_a_batch_written_twice_is_stored_once(buffered_app, database_url, committed_link, recorder):
     response = buffered_app.test_client().get(f"/r/{committed_link['token']}")
     queued = list(recorder._pending)
     recorder.flush()
@@ -236,4 +232,3 @@ def test_sqlite_writes_clicks_inline(app, database_url):
         with pytest.raises(ValueError, match="PostgreSQL"):
             ClickRecorder(db.engine, flush_seconds=0.1)
         db.engine.dispose()
-
