@@ -192,6 +192,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(rank)
     app.cli.add_command(rewards)
     app.cli.add_command(worker)
-    from advocacy.demo import demo_command
+    from advocacy.demo.command import demo_command
 
     app.cli.add_command(demo_command)

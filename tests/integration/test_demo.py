@@ -17,10 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from advocacy import demo
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
-from advocacy.demo import demo_anchor, find_workspace
-from advocacy.demo_data import CRISIS_DAYS_AGO, MIN_SAMPLE, PLANTED, VARIANTS
+from advocacy.demo import command as demo
+from advocacy.demo.command import demo_anchor, find_workspace
+from advocacy.demo.population import CRISIS_DAYS_AGO, MIN_SAMPLE, PLANTED, VARIANTS
 from advocacy.experiments import stats
 from advocacy.experiments.models import Experiment, ExperimentAssignment, ExperimentVariant
 from advocacy.rewards.models import Conversion, LedgerEntry, Referral, Reward

@@ -1,6 +1,6 @@
 """``flask --app advocacy demo``: a believable demo workspace, built fast.
 
-The data comes from :mod:`advocacy.demo_data` (pure numpy, deterministic per seed);
+The data comes from :mod:`advocacy.demo.population` (pure numpy, deterministic per seed);
 this module writes it in chunks (a Core INSERT executemany per chunk, COPY on
 PostgreSQL; never an ORM object per row) and owns the demo's API key. Keys are stored
 only as a hash, so the secret of the demo's admin key is kept in
@@ -35,8 +35,8 @@ from advocacy.campaigns.models import Campaign
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
 from advocacy.customers.sentiment import SOURCE as VADER
-from advocacy.demo_campaign import CAMPAIGN_NAME, ProgramCounts, write_program
-from advocacy.demo_data import (
+from advocacy.demo.campaign import CAMPAIGN_NAME, ProgramCounts, write_program
+from advocacy.demo.population import (
     CAMPAIGN_END_DAYS,
     CRISIS_DAYS_AGO,
     CURRENCY,

@@ -1,6 +1,6 @@
 """The demo's ended referral campaign, written in bulk: its experiment and everything after.
 
-The plan comes from :mod:`advocacy.demo_data` (``ProgramPlan``). The campaign row and the
+The plan comes from :mod:`advocacy.demo.population` (``ProgramPlan``). The campaign row and the
 experiment go through the ORM and the experiment service (so the variants are checked as
 the API checks them); the rest goes through the demo's sink (COPY on PostgreSQL, one
 executemany per chunk elsewhere), each table's ids read back by its natural key:
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.campaigns.rules import reward_terms
 from advocacy.customers.emails import normalize_email
-from advocacy.demo_data import (
+from advocacy.demo.population import (
     CAMPAIGN_END_DAYS,
     CAMPAIGN_START_DAYS,
     CURRENCY,
