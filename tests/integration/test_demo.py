@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
-from advocacy.demo import command as demo
-from advocacy.demo.command import demo_anchor, find_workspace
+from advocacy.demo import writer
+from advocacy.demo.command import find_workspace
 from advocacy.demo.population import CRISIS_DAYS_AGO, MIN_SAMPLE, PLANTED, VARIANTS
+from advocacy.demo.writer import demo_anchor
 from advocacy.experiments import stats
 from advocacy.experiments.models import Experiment, ExperimentAssignment, ExperimentVariant
 from advocacy.rewards.models import Conversion, LedgerEntry, Referral, Reward
@@ -189,7 +190,7 @@ def test_the_portable_insert_path_writes_the_same_data(
     run: Run, session: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(*SMALL, "--name", "Fast path")
-    monkeypatch.setattr(demo, "write_mode", lambda *_: "core")
+    monkeypatch.setattr(writer, "write_mode", lambda *_: "core")
     run(*SMALL, "--name", "Core path")
     fast = _fingerprint(session, _workspace_id(session, "Fast path"))
     core = _fingerprint(session, _workspace_id(session, "Core path"))
