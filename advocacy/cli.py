@@ -128,7 +128,7 @@ rewards = AppGroup("rewards", help="Reward jobs.")
 def settle_rewards() -> None:
     """Approve pending rewards whose return window (hold_days) has passed."""
     from advocacy.types import utcnow
-    from advocacy.webhooks.worker import settle_all
+    from advocacy.worker import settle_all
 
     click.echo(f"{settle_all(db.session, now=utcnow())} rewards approved")
 
@@ -140,7 +140,7 @@ def purge_idempotency_keys() -> None:
 
     from flask import current_app
 
-    from advocacy.rewards.idempotency import purge_keys
+    from advocacy.api.idempotency import purge_keys
     from advocacy.types import utcnow
 
     ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
@@ -154,36 +154,14 @@ def purge_idempotency_keys() -> None:
 @click.option("--interval", default=2.0, show_default=True, help="Seconds to sleep when idle.")
 def worker(once: bool, interval: float) -> None:
     """Deliver webhooks from the outbox (retries, dead letters) and settle due rewards."""
-    import time
-
     from flask import current_app
 
-    from advocacy.webhooks.worker import WorkerSettings, run_cycle
+    from advocacy.worker import WorkerSettings, run_worker
 
     settings = WorkerSettings.from_config(current_app.config)
-    last_purge = 0.0
-    while True:
-        purge = time.monotonic() - last_purge > 3600
-        try:
-            report = run_cycle(db.session, settings, purge=purge)
-        except Exception:
-            db.session.rollback()
-            if once:
-                raise
-            current_app.logger.exception("worker cycle failed")
-            time.sleep(interval)
-            continue
-        if purge:
-            last_purge = time.monotonic()
-        if report.busy:
-            click.echo(
-                f"settled {report.settled}, dispatched {report.dispatched}, delivered "
-                f"{report.delivered}, retrying {report.retrying}, dead {report.dead}"
-            )
-        if once:
-            return
-        if not report.busy:
-            time.sleep(interval)
+    run_worker(
+        db.session, settings, once=once, interval=interval, echo=click.echo, log=current_app.logger
+    )
 
 
 def register(app: Flask) -> None:

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
-import json
-import time
-from collections.abc import Callable
-from datetime import timedelta
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app, request
+from flask import current_app
 from flask.views import MethodView
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.api.idempotency import idempotent
 from advocacy.extensions import db
 from advocacy.fields import MAX_INT63, Count, Currency, EmailAddress, ExternalId, Text, Timestamp
-from advocacy.rewards import idempotency
 from advocacy.rewards.models import CONVERSION_EVENTS, EVIDENCE, ROLES
 from advocacy.rewards.refunds import refund_conversion
 from advocacy.rewards.rules import STATES
@@ -32,15 +26,6 @@ from advocacy.types import utcnow
 
 blp = ApiBlueprint(
     "conversions", __name__, url_prefix="/api/v1/conversions", description="Conversions"
-)
-
-F = TypeVar("F", bound=Callable[..., Any])
-REPLAYED_HEADER = "Idempotent-Replayed"
-# Serialization failures and deadlocks: the transaction may simply be run again.
-RETRYABLE_SQLSTATES = ("40001", "40P01")
-KEY_DOC = (
-    "A unique value per operation (a UUID). Retrying with the same key and body returns "
-    "the first answer; keys are kept at least 24 hours."
 )
 
 
@@ -211,117 +196,6 @@ class RefundResultSchema(ConversionSchema):
     )
 
 
-# --- idempotency ------------------------------------------------------------------------
-
-
-def _retryable(error: Exception) -> bool:
-    if isinstance(error, IntegrityError):
-        return True  # a concurrent duplicate committed first: a rerun finds and answers it
-    return getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
-def _claim(workspace_id: int, key: str, fingerprint: str) -> idempotency.Claim:
-    """Claim the key (committed at once), waiting a little for a request still running."""
-    config = current_app.config
-    ttl = timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"])
-    deadline = time.monotonic() + config["IDEMPOTENCY_WAIT_MS"] / 1000
-    delay = 0.005
-    while True:
-        claim = idempotency.claim_key(
-            db.session,
-            workspace_id=workspace_id,
-            key=key,
-            fingerprint=fingerprint,
-            now=utcnow(),
-            ttl=ttl,
-        )
-        db.session.commit()
-        if claim.outcome == idempotency.MISMATCH:
-            raise idempotency.IdempotencyKeyReused(
-                "This Idempotency-Key was already used for a different request."
-            )
-        if claim.outcome in (idempotency.CLAIMED, idempotency.REPLAY):
-            return claim
-        if time.monotonic() >= deadline:
-            raise idempotency.IdempotencyKeyInUse(
-                "A request with this Idempotency-Key is still being processed; retry shortly."
-            )
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
-
-
-def _run(view: Callable[..., Any], args: Any, kwargs: Any, key_id: int | None) -> Response:
-    """Run the view, store its answer under the key, commit both together."""
-    try:
-        for attempt in range(3):
-            try:
-                response: Response = view(*args, **kwargs)
-                break
-            except (IntegrityError, OperationalError) as exc:
-                db.session.rollback()
-                if attempt == 2 or not _retryable(exc):
-                    raise
-        if key_id is not None:
-            idempotency.complete_key(
-                db.session, key_id=key_id, status=response.status_code, body=response.get_json()
-            )
-        db.session.commit()
-        return response
-    except BaseException:
-        db.session.rollback()
-        if key_id is not None:
-            idempotency.release_key(db.session, key_id=key_id)
-            db.session.commit()
-        raise
-
-
-def idempotent(*, required: bool) -> Callable[[F], F]:
-    """Idempotency-Key handling around a view that returns a Response and does not commit.
-
-    Goes between ``@blp.arguments`` (an invalid body never claims a key) and
-    ``@blp.response``. Missing key: 400 when required. Same key, same request: the stored
-    status and body, with ``Idempotent-Replayed: true`` (waiting up to IDEMPOTENCY_WAIT_MS
-    for a first request still running, then 409). Same key, different request: 422.
-    """
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            header = request.headers.get(idempotency.HEADER)
-            if header is None and not required:
-                return _run(view, args, kwargs, None)
-            key = idempotency.check_key(header)
-            claim = _claim(
-                current_principal().workspace_id,
-                key,
-                idempotency.fingerprint(request.method, request.path, request.get_data()),
-            )
-            if claim.outcome == idempotency.REPLAY:
-                replay = current_app.response_class(
-                    json.dumps(claim.body), status=claim.status, mimetype="application/json"
-                )
-                replay.headers[REPLAYED_HEADER] = "true"
-                return replay
-            return _run(view, args, kwargs, claim.key_id)
-
-        documented = blp.doc(
-            parameters=[
-                {
-                    "in": "header",
-                    "name": idempotency.HEADER,
-                    "required": required,
-                    "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
-                    "description": KEY_DOC,
-                }
-            ]
-        )(wrapper)
-        return blp.problem_response(  # type: ignore[no-any-return]
-            409, "A request with this Idempotency-Key is still running (Retry-After)"
-        )(documented)
-
-    return decorator
-
-
 def _settings() -> ConversionSettings:
     config = current_app.config
     return ConversionSettings(
@@ -339,7 +213,7 @@ def _settings() -> ConversionSettings:
 class Conversions(MethodView):
     @blp.requires("conversions")
     @blp.arguments(ConversionInSchema)
-    @idempotent(required=True)
+    @idempotent(blp, required=True)
     @blp.response(201, ConversionSchema)
     @blp.alt_response(200, schema=ConversionSchema, description="event_id already recorded")
     @blp.problem_response(400, "Idempotency-Key header missing")
@@ -370,7 +244,7 @@ class ConversionResource(MethodView):
 class ConversionRefund(MethodView):
     @blp.requires("conversions")
     @blp.arguments(RefundInSchema)
-    @idempotent(required=False)
+    @idempotent(blp, required=False)
     @blp.response(200, RefundResultSchema)
     @blp.problem_response(404, "No such conversion in this workspace")
     def post(self, args: dict[str, Any], event_id: str) -> Any:

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from advocacy.advocates.models import AdvocateScore, RankingSnapshot
 from advocacy.advocates.service import latest_snapshot, select_for_campaign
@@ -35,6 +34,7 @@ from advocacy.errors import Conflict, NotFound, Unprocessable
 from advocacy.experiments.assignment import assign_advocates
 from advocacy.graph.sentiment import gate_names
 from advocacy.types import DbSession, utcnow
+from advocacy.upserts import insert_ignoring_conflicts
 from advocacy.workspaces.models import Workspace
 from advocacy.workspaces.service import get_workspace
 
@@ -604,12 +604,6 @@ def _enroll_by_strategy(
     return EnrollmentReport(strategy, selection.snapshot, results, selection.expected_reach)
 
 
-def _insert_ignoring_conflicts(session: DbSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(Enrollment.__table__)
-
-
 def _write_enrollments(
     session: DbSession,
     campaign: Campaign,
@@ -664,11 +658,9 @@ def _write_enrollments(
             else:
                 result["status"] = ALREADY_ENROLLED
     if new_rows:
-        statement = (
-            _insert_ignoring_conflicts(session)
-            .on_conflict_do_nothing(index_elements=["campaign_id", "customer_id"])
-            .returning(table.c.customer_id)
-        )
+        statement = insert_ignoring_conflicts(
+            session, table, ("campaign_id", "customer_id")
+        ).returning(table.c.customer_id)
         inserted = set(session.scalars(statement, new_rows))
         # Rows another request inserted since our SELECT: enrolled by that request.
         for customer_id, _, result in candidates:

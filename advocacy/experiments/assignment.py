@@ -29,8 +29,8 @@ from advocacy.campaigns.rules import Offer
 from advocacy.experiments import stats
 from advocacy.experiments.models import Experiment, ExperimentAssignment, ExperimentVariant
 from advocacy.links.models import ReferralLink
-from advocacy.rewards.upserts import insert_ignoring_conflicts
 from advocacy.types import DbSession
+from advocacy.upserts import insert_ignoring_conflicts
 
 ADVOCATE, INVITEE = "advocate", "invitee"
 REWARD_FIELDS = tuple(

@@ -15,8 +15,8 @@ from sqlalchemy import func, insert, select
 
 from advocacy.rewards import ledger
 from advocacy.rewards.models import LedgerAccount, LedgerEntry, LedgerTransaction, Reward
-from advocacy.rewards.upserts import insert_ignoring_conflicts
 from advocacy.types import DbSession
+from advocacy.upserts import insert_ignoring_conflicts
 
 AWARD, REVERSAL = "award", "reversal"
 CAMPAIGN_BUDGET, CUSTOMER_REWARDS = "campaign_budget", "customer_rewards"

@@ -33,8 +33,8 @@ from advocacy.rewards import bookkeeping, fraud, rules
 from advocacy.rewards.attribution import Touch
 from advocacy.rewards.evidence import Evidence, TokenSettings, attribute_conversion
 from advocacy.rewards.models import Conversion, Referral, Reward, RewardEvent
-from advocacy.rewards.upserts import insert_ignoring_conflicts
 from advocacy.types import DbSession
+from advocacy.upserts import insert_ignoring_conflicts
 from advocacy.webhooks.service import DomainEvent, emit_events
 
 # Reports from the future are refused beyond this much clock skew.

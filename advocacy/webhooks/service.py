@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from advocacy.errors import Conflict, NotFound, Unprocessable
-from advocacy.rewards.upserts import dialect_name, insert_ignoring_conflicts
 from advocacy.types import DbSession
+from advocacy.upserts import dialect_name, insert_ignoring_conflicts
 from advocacy.webhooks import delivery, signing
 from advocacy.webhooks.models import EVENT_TYPES, OutboxEvent, WebhookDelivery, WebhookSubscription
 

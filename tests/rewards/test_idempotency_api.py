@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from advocacy.rewards import idempotency
+from advocacy.api import idempotency
 from advocacy.rewards.models import Conversion, IdempotencyKey, Reward
 from advocacy.types import utcnow
 from tests.rewards.helpers import click, purchase, report, start_program

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from advocacy.rewards import upserts
+from advocacy import upserts
 from advocacy.rewards.models import Conversion
 
 

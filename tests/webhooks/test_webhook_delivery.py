@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from advocacy.types import utcnow
 from advocacy.webhooks.models import OutboxEvent, WebhookDelivery
-from advocacy.webhooks.worker import WorkerSettings, deliver_due, run_cycle
+from advocacy.worker import WorkerSettings, deliver_due, run_cycle
 from tests.rewards.helpers import click, purchase, report, start_program
 from tests.webhooks.receiver import receiver
 

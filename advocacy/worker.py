@@ -1,4 +1,5 @@
-"""The worker's cycle: settle due rewards, fan out the outbox, send due deliveries.
+"""The background worker (`flask --app advocacy worker`): settle due rewards, fan out the
+webhook outbox, send due deliveries, and (hourly) purge expired idempotency keys.
 
 Like a CLI command, this module owns its transactions: every step commits on its own,
 and webhooks are sent outside any transaction (a slow receiver never holds a lock).
@@ -6,13 +7,15 @@ and webhooks are sent outside any transaction (a slow receiver never holds a loc
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from advocacy.rewards import idempotency
+from advocacy.api import idempotency
 from advocacy.rewards.service import settle_rewards
 from advocacy.types import DbSession, utcnow
 from advocacy.webhooks import delivery, signing
@@ -141,3 +144,39 @@ def run_cycle(
         )
         session.commit()
     return deliver_due(session, settings, clock=clock, send=send, report=report)
+
+
+def run_worker(
+    session: DbSession,
+    settings: WorkerSettings,
+    *,
+    once: bool,
+    interval: float,
+    echo: Callable[[str], None],
+    log: logging.Logger,
+) -> None:
+    """Run cycles until stopped (or one, with ``once``), purging keys hourly and sleeping
+    ``interval`` seconds when idle; a failed cycle is logged and retried."""
+    last_purge = 0.0
+    while True:
+        purge = time.monotonic() - last_purge > 3600
+        try:
+            report = run_cycle(session, settings, purge=purge)
+        except Exception:
+            session.rollback()
+            if once:
+                raise
+            log.exception("worker cycle failed")
+            time.sleep(interval)
+            continue
+        if purge:
+            last_purge = time.monotonic()
+        if report.busy:
+            echo(
+                f"settled {report.settled}, dispatched {report.dispatched}, delivered "
+                f"{report.delivered}, retrying {report.retrying}, dead {report.dead}"
+            )
+        if once:
+            return
+        if not report.busy:
+            time.sleep(interval)

@@ -8,25 +8,41 @@ itself, so it exists exactly when the work does. A failed request releases its k
 
 Keys are kept ``IDEMPOTENCY_TTL_HOURS`` (at least 24 hours); after that the same key
 names a new request, and the business key (a conversion's ``event_id``) still stops
-duplicates. These functions flush; the caller commits.
+duplicates. The key functions flush; the caller commits. :func:`idempotent` wraps a view
+in all of it: claim (committed at once), run, store the answer with the work, or release.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
+from flask import Response, current_app, request
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.errors import Conflict, DomainError, Unprocessable
+from advocacy.extensions import db
 from advocacy.rewards.models import IdempotencyKey
-from advocacy.rewards.upserts import insert_ignoring_conflicts
-from advocacy.types import DbSession
+from advocacy.types import DbSession, utcnow
+from advocacy.upserts import insert_ignoring_conflicts
 
+F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+# Serialization failures and deadlocks: the transaction may simply be run again.
+RETRYABLE_SQLSTATES = ("40001", "40P01")
+KEY_DOC = (
+    "A unique value per operation (a UUID). Retrying with the same key and body returns "
+    "the first answer; keys are kept at least 24 hours."
+)
 MAX_KEY_LENGTH = 255
 IN_PROGRESS, COMPLETED = "in_progress", "completed"
 CLAIMED, REPLAY, MISMATCH, BUSY = "claimed", "replay", "mismatch", "busy"
@@ -188,3 +204,114 @@ def purge_keys(session: DbSession, *, now: datetime, ttl: timedelta) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- around a view ----------------------------------------------------------------------
+
+
+def _retryable(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True  # a concurrent duplicate committed first: a rerun finds and answers it
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def _claim(workspace_id: int, key: str, fingerprint: str) -> Claim:
+    """Claim the key (committed at once), waiting a little for a request still running."""
+    config = current_app.config
+    ttl = timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"])
+    deadline = time.monotonic() + config["IDEMPOTENCY_WAIT_MS"] / 1000
+    delay = 0.005
+    while True:
+        claim = claim_key(
+            db.session,
+            workspace_id=workspace_id,
+            key=key,
+            fingerprint=fingerprint,
+            now=utcnow(),
+            ttl=ttl,
+        )
+        db.session.commit()
+        if claim.outcome == MISMATCH:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different request."
+            )
+        if claim.outcome in (CLAIMED, REPLAY):
+            return claim
+        if time.monotonic() >= deadline:
+            raise IdempotencyKeyInUse(
+                "A request with this Idempotency-Key is still being processed; retry shortly."
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _run(view: Callable[..., Any], args: Any, kwargs: Any, key_id: int | None) -> Response:
+    """Run the view, store its answer under the key, commit both together."""
+    try:
+        for attempt in range(3):
+            try:
+                response: Response = view(*args, **kwargs)
+                break
+            except (IntegrityError, OperationalError) as exc:
+                db.session.rollback()
+                if attempt == 2 or not _retryable(exc):
+                    raise
+        if key_id is not None:
+            complete_key(
+                db.session, key_id=key_id, status=response.status_code, body=response.get_json()
+            )
+        db.session.commit()
+        return response
+    except BaseException:
+        db.session.rollback()
+        if key_id is not None:
+            release_key(db.session, key_id=key_id)
+            db.session.commit()
+        raise
+
+
+def idempotent(blp: ApiBlueprint, *, required: bool) -> Callable[[F], F]:
+    """Idempotency-Key handling around a view that returns a Response and does not commit.
+
+    Goes between ``@blp.arguments`` (an invalid body never claims a key) and
+    ``@blp.response``. Missing key: 400 when required. Same key, same request: the stored
+    status and body, with ``Idempotent-Replayed: true`` (waiting up to IDEMPOTENCY_WAIT_MS
+    for a first request still running, then 409). Same key, different request: 422.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get(HEADER)
+            if header is None and not required:
+                return _run(view, args, kwargs, None)
+            key = check_key(header)
+            claim = _claim(
+                current_principal().workspace_id,
+                key,
+                fingerprint(request.method, request.path, request.get_data()),
+            )
+            if claim.outcome == REPLAY:
+                replay = current_app.response_class(
+                    json.dumps(claim.body), status=claim.status, mimetype="application/json"
+                )
+                replay.headers[REPLAYED_HEADER] = "true"
+                return replay
+            return _run(view, args, kwargs, claim.key_id)
+
+        documented = blp.doc(
+            parameters=[
+                {
+                    "in": "header",
+                    "name": HEADER,
+                    "required": required,
+                    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                    "description": KEY_DOC,
+                }
+            ]
+        )(wrapper)
+        return blp.problem_response(  # type: ignore[no-any-return]
+            409, "A request with this Idempotency-Key is still running (Retry-After)"
+        )(documented)
+
+    return decorator
