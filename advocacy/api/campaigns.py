@@ -10,7 +10,7 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import PageArgsSchema
-from advocacy.campaigns import service
+from advocacy.campaigns import enrollments, service
 from advocacy.campaigns.models import (
     ATTRIBUTION_MODELS,
     OBJECTIVES,
@@ -430,7 +430,7 @@ class Enrollments(MethodView):
     @blp.problem_response(404, "No such campaign in this workspace")
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """The enrolled advocates and how each was chosen."""
-        items, cursor = service.list_enrollments(
+        items, cursor = enrollments.list_enrollments(
             db.session, current_principal().workspace_id, campaign_id, **args
         )
         return {"items": items, "next_cursor": cursor}
@@ -443,7 +443,7 @@ class Enrollments(MethodView):
     def post(self, args: dict[str, Any], campaign_id: int) -> Any:
         """Enroll advocates by name or by strategy; answers per customer (idempotent)."""
         principal = current_principal()
-        report = service.enroll_advocates(
+        report = enrollments.enroll_advocates(
             db.session,
             principal.workspace_id,
             campaign_id,
@@ -468,7 +468,7 @@ class EnrollmentResource(MethodView):
     @blp.problem_response(404, "No such campaign, or the customer is not enrolled")
     def delete(self, campaign_id: int, external_id: str) -> None:
         """Withdraw an advocate; their links stop working."""
-        service.withdraw_enrollment(
+        enrollments.withdraw_enrollment(
             db.session, current_principal().workspace_id, campaign_id, external_id
         )
         db.session.commit()

@@ -8,9 +8,9 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.campaigns import service
 from advocacy.extensions import db
 from advocacy.fields import Text
+from advocacy.workspaces import allowed_domains
 
 blp = ApiBlueprint(
     "workspace", __name__, url_prefix="/api/v1/workspace", description="Workspace settings"
@@ -49,14 +49,14 @@ class AllowedDomains(MethodView):
     @blp.response(200, AllowedDomainsSchema)
     def get(self) -> Any:
         """The domains landing and fallback URLs may point to."""
-        return service.get_allowed_domains(db.session, current_principal().workspace_id)
+        return allowed_domains.get_allowed_domains(db.session, current_principal().workspace_id)
 
     @blp.requires("admin")
     @blp.arguments(AllowedDomainsArgsSchema)
     @blp.response(200, AllowedDomainsSchema)
     def put(self, args: dict[str, Any]) -> Any:
         """Replace the allowed domains (admin keys only)."""
-        result = service.set_allowed_domains(
+        result = allowed_domains.set_allowed_domains(
             db.session, current_principal().workspace_id, domains=args["domains"]
         )
         db.session.commit()

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import delete, func, select
 
 from advocacy.campaigns import service
+from advocacy.campaigns.enrollments import get_enrollment
 from advocacy.campaigns.models import Campaign, CampaignAudit, Enrollment
 from advocacy.customers.models import Customer
 from advocacy.errors import NotFound
@@ -320,14 +321,14 @@ def test_withdrawn_advocate_can_be_enrolled_again(people, campaign):
 
 def test_service_lookups_for_the_click_path(people, session, workspace, campaign):
     enroll_ok(people, campaign["id"], customers=["ann"])
-    found = service.get_enrollment(session, workspace.id, campaign["id"], "ann")
+    found = get_enrollment(session, workspace.id, campaign["id"], "ann")
     assert found.withdrawn_at is None
     people.delete(f"/api/v1/campaigns/{campaign['id']}/enrollments/ann")
 
     with pytest.raises(NotFound):
-        service.get_enrollment(session, workspace.id, campaign["id"], "ann")
+        get_enrollment(session, workspace.id, campaign["id"], "ann")
     with pytest.raises(NotFound):
-        service.get_enrollment(session, workspace.id, campaign["id"], "bob")
+        get_enrollment(session, workspace.id, campaign["id"], "bob")
     with pytest.raises(NotFound):
         service.get_campaign(session, workspace.id + 1000, campaign["id"])
 
