@@ -33,8 +33,8 @@ test: install-dev
 	ADVOCACY_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check advocacy tests bench
-	$(BIN)/ruff format --check advocacy tests bench
+	$(BIN)/ruff check advocacy tests bench scripts
+	$(BIN)/ruff format --check advocacy tests bench scripts
 	$(BIN)/mypy
 
 bench: install-dev

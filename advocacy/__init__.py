@@ -28,10 +28,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from advocacy import cli, errors, observability
     from advocacy.api import register_api
+    from advocacy.console import register_console
 
     observability.init_app(app)
     errors.register_error_handlers(app)
     register_api(app)
+    register_console(app)
     cli.register(app)
     return app
 
@@ -39,9 +41,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed cookie sessions, without building a signer for requests with no cookie.
 
-    Nothing here uses sessions yet (the API authenticates by key, the public pages are
-    stateless), but Flask opens one per request, and building its signer is a tenth of a
-    bare request's time. A request without the cookie gets the same empty session.
+    Only the staff console uses sessions (the API authenticates by key, the public pages
+    are stateless), but Flask opens one per request, and building its signer is a tenth of
+    a bare request's time. A request without the cookie gets the same empty session.
     """
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
@@ -156,8 +158,7 @@ def _configure_api(app: Flask) -> None:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="v1/openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        # /api/docs is our own page over the vendored Swagger UI (advocacy/api/docs.py).
         API_SPEC_OPTIONS={
             "info": {
                 "description": (

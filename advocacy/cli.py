@@ -1,4 +1,4 @@
-"""Command-line administration: ``flask --app advocacy workspaces|keys|demo|rewards|worker``."""
+"""Command-line administration: ``flask --app advocacy workspaces|keys|staff|demo|...``."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ workspaces = AppGroup("workspaces", help="Manage workspaces (one brand's program
 keys = AppGroup("keys", help="Manage API keys.")
 
 
-def _fail(error: DomainError) -> None:
+def fail(error: DomainError) -> None:
+    """Roll back and exit non-zero with the error and its field messages."""
     db.session.rollback()
-    raise click.ClickException(error.detail)
+    messages = [error.detail] + [m for ms in (error.errors or {}).values() for m in ms]
+    raise click.ClickException(" ".join(messages))
 
 
 @workspaces.command("create")
@@ -30,7 +32,7 @@ def create_workspace(name: str) -> None:
             db.session, workspace_id=workspace.id, name="initial admin key", scopes=["admin"]
         )
     except DomainError as error:
-        _fail(error)
+        fail(error)
         return
     db.session.commit()
     click.echo(f"workspace {workspace.id} {workspace.name!r} created")
@@ -62,7 +64,7 @@ def create_key(workspace_id: int, name: str, scopes: tuple[str, ...]) -> None:
             db.session, workspace_id=workspace_id, name=name, scopes=list(scopes)
         )
     except DomainError as error:
-        _fail(error)
+        fail(error)
         return
     db.session.commit()
     click.echo(f"key {issued.key.id} ({', '.join(issued.key.scopes)}) for workspace {workspace_id}")
@@ -87,7 +89,7 @@ def revoke_key(key_id: int) -> None:
     try:
         key = service.revoke_api_key(db.session, key_id=key_id)
     except DomainError as error:
-        _fail(error)
+        fail(error)
         return
     db.session.commit()
     click.echo(f"key {key.id} revoked")
@@ -110,7 +112,7 @@ def rank(workspace_id: int | None) -> None:
         try:
             service.get_workspace(db.session, wid)
         except DomainError as error:
-            _fail(error)
+            fail(error)
             return
         snapshot = rank_workspace(db.session, wid)
         db.session.commit()
@@ -170,6 +172,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(rank)
     app.cli.add_command(rewards)
     app.cli.add_command(worker)
+    from advocacy.console.cli import staff
     from advocacy.demo.command import demo_command
+
+    app.cli.add_command(staff)
 
     app.cli.add_command(demo_command)

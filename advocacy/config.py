@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ DEFAULT_IDEMPOTENCY_WAIT_MS = 5000
 DEFAULT_WEBHOOK_MAX_ATTEMPTS = 8
 DEFAULT_WEBHOOK_RETRY_BASE_SECONDS = 30
 DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10
+DEFAULT_STAFF_SIGN_IN_IP_LIMIT = "30 per 15 minutes"
+DEFAULT_STAFF_SIGN_IN_ACCOUNT_LIMIT = "5 per 15 minutes"
+STAFF_SESSION_HOURS = 12
 
 
 class ConfigError(RuntimeError):
@@ -182,6 +186,19 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
             env, "WEBHOOK_TIMEOUT_SECONDS", DEFAULT_WEBHOOK_TIMEOUT_SECONDS
         ),
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": allow_private_webhooks,
+        # Staff console sessions: the cookie only over HTTPS outside development, never
+        # readable by scripts, not sent on cross-site subrequests.
+        "SESSION_COOKIE_SECURE": environment != "development",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=STAFF_SESSION_HOURS),
+        # Failed console sign-ins, per client IP and per email address.
+        "STAFF_SIGN_IN_IP_LIMIT": _rate_limit(
+            env, "STAFF_SIGN_IN_IP_LIMIT", DEFAULT_STAFF_SIGN_IN_IP_LIMIT
+        ),
+        "STAFF_SIGN_IN_ACCOUNT_LIMIT": _rate_limit(
+            env, "STAFF_SIGN_IN_ACCOUNT_LIMIT", DEFAULT_STAFF_SIGN_IN_ACCOUNT_LIMIT
+        ),
     }
 
 

@@ -8,8 +8,10 @@ import time
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from limits.storage import MemoryStorage
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -69,3 +71,7 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 # No default limits: only the public link routes declare theirs (advocacy/web). Storage
 # (Redis or memory) is chosen from the app's config by create_app.
 limiter = Limiter(key_func=get_remote_address, key_prefix="advocacy")
+# The staff console's sign-in sessions and CSRF tokens (advocacy/console). CSRF is checked
+# by the console's own before_request, not for every view: the API authenticates by key.
+login_manager = LoginManager()
+csrf = CSRFProtect()

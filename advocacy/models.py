@@ -2,6 +2,7 @@
 
 from advocacy.advocates import models as advocates  # noqa: F401
 from advocacy.campaigns import models as campaigns  # noqa: F401
+from advocacy.console import models as console  # noqa: F401
 from advocacy.customers import models as customers  # noqa: F401
 from advocacy.experiments import models as experiments  # noqa: F401
 from advocacy.kpis import models as kpis  # noqa: F401

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from advocacy import create_app
-from advocacy.extensions import db
+from advocacy.extensions import db, limiter
 from tests.factories import ApiClient, make_workspace
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
@@ -101,3 +101,13 @@ def api(client: FlaskClient, workspace: Any) -> ApiClient:
 def other_api(client: FlaskClient, session: Any) -> ApiClient:
     """A client of another workspace, to prove isolation."""
     return ApiClient(client, make_workspace(session, "Rival").admin_key)
+
+
+def reset_rate_limits(app: Flask) -> Iterator[None]:
+    """Untouched per-IP budgets before and after a test (the test client is 127.0.0.1).
+
+    Made an autouse fixture by the conftest of each area that has rate limits.
+    """
+    limiter.reset()
+    yield
+    limiter.reset()

@@ -9,6 +9,7 @@ from advocacy.api import (
     campaigns,
     conversions,
     customers,
+    docs,
     experiments,
     ingest,
     insights,
@@ -38,5 +39,6 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(kpis.blp)
     api.register_blueprint(insights.blp)
     api.register_blueprint(experiments.blp)
+    app.register_blueprint(docs.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(web.blp)  # public HTML pages, outside the OpenAPI document

@@ -90,7 +90,7 @@ class CustomerRewards(MethodView):
 
 @blp.route("/rewards")
 class Rewards(MethodView):
-    @blp.requires("campaigns")
+    @blp.requires("rewards")
     @blp.arguments(RewardListArgsSchema, location="query")
     @blp.response(200, RewardPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +101,7 @@ class Rewards(MethodView):
 
 @blp.route("/rewards/<int:reward_id>")
 class RewardResource(MethodView):
-    @blp.requires("campaigns")
+    @blp.requires("rewards")
     @blp.response(200, EarnedRewardSchema)
     @blp.problem_response(404, "No such reward in this workspace")
     def get(self, reward_id: int) -> Any:
@@ -128,7 +128,7 @@ def _review(action: str, reward_id: int, reason: str | None, code: str | None = 
 
 @blp.route("/rewards/<int:reward_id>/approve")
 class ApproveReward(MethodView):
-    @blp.requires("campaigns")
+    @blp.requires("rewards")
     @blp.arguments(ReviewSchema)
     @blp.response(200, EarnedRewardSchema)
     @blp.problem_response(404, "No such reward in this workspace")
@@ -140,7 +140,7 @@ class ApproveReward(MethodView):
 
 @blp.route("/rewards/<int:reward_id>/reject")
 class RejectReward(MethodView):
-    @blp.requires("campaigns")
+    @blp.requires("rewards")
     @blp.arguments(ReviewSchema)
     @blp.response(200, EarnedRewardSchema)
     @blp.problem_response(404, "No such reward in this workspace")
@@ -152,7 +152,7 @@ class RejectReward(MethodView):
 
 @blp.route("/rewards/<int:reward_id>/issue")
 class IssueReward(MethodView):
-    @blp.requires("campaigns")
+    @blp.requires("rewards")
     @blp.arguments(IssueSchema)
     @blp.response(200, EarnedRewardSchema)
     @blp.problem_response(404, "No such reward in this workspace")

@@ -150,8 +150,10 @@ class RewardEvent(db.Model):  # type: ignore[name-defined,misc]
     from_state: Mapped[str | None] = mapped_column(String(10))
     to_state: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(String(500))
-    # The API key that acted, or NULL for the service itself (conversion, settlement).
+    # The API key or staff member that acted; both NULL: the service itself (conversion,
+    # settlement).
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

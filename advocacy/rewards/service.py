@@ -736,7 +736,7 @@ def review_reward(
     reward_id: int,
     action: str,
     reason: str | None,
-    api_key_id: int,
+    api_key_id: int | None,
     now: datetime,
     code: str | None = None,
 ) -> dict[str, Any]:

@@ -18,6 +18,11 @@ class Workspace(db.Model):  # type: ignore[name-defined,misc]
     allowed_domains: Mapped[list[str]] = mapped_column(
         JSON, default=list, server_default=text("'[]'")
     )
+    # IANA zone in which the console shows and buckets dates (KPI days, weeks, months).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default=text("'UTC'"))
+    # Shown on the staff invitation and password pages (None: the workspace name).
+    brand_name: Mapped[str | None] = mapped_column(String(200))
+    brand_colour: Mapped[str | None] = mapped_column(String(7))  # "#rrggbb"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -13,7 +13,9 @@ from advocacy.types import DbSession, utcnow
 from advocacy.workspaces.models import ApiKey, Workspace
 
 KEY_PREFIX = "adv_"
-SCOPES = ("read", "write", "campaigns", "conversions", "admin")
+# "rewards": the review queue (list, approve, reject, issue), apart from "campaigns" so a
+# reviewer need not be able to change campaigns (keys that had "campaigns" were given it).
+SCOPES = ("read", "write", "campaigns", "rewards", "conversions", "admin")
 MAX_NAME_LENGTH = 200  # workspaces.name and api_keys.name are VARCHAR(200)
 
 
@@ -27,11 +29,12 @@ class IssuedKey:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key and the workspace every query is scoped to."""
+    """Who is calling (an API key or a staff member) and the workspace every query is scoped to."""
 
-    api_key_id: int
+    api_key_id: int | None
     workspace_id: int
     scopes: frozenset[str]
+    staff_user_id: int | None = None
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes

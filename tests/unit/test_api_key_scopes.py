@@ -24,7 +24,7 @@ def test_key_prefix_is_recognisable():
 
 
 def test_scopes_are_the_documented_ones():
-    assert set(SCOPES) == {"read", "write", "campaigns", "conversions", "admin"}
+    assert set(SCOPES) == {"read", "write", "campaigns", "rewards", "conversions", "admin"}
 
 
 @pytest.mark.parametrize("scope", SCOPES)

@@ -6,16 +6,10 @@ from typing import Any
 
 import pytest
 
-from advocacy.extensions import limiter
+from tests.conftest import reset_rate_limits
 from tests.factories import allow_domains, enroll, make_campaign, put_customers
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(app: Any) -> Any:
-    """Every test starts with untouched per-IP budgets (the test client is always 127.0.0.1)."""
-    limiter.reset()
-    yield
-    limiter.reset()
+fresh_rate_limits = pytest.fixture(autouse=True)(reset_rate_limits)
 
 
 @pytest.fixture
