@@ -40,6 +40,7 @@ from advocacy.graph.scoring import (
 )
 from advocacy.graph.selection import select_advocates
 from advocacy.graph.sentiment import gate_names
+from advocacy.pagination import fetch_rows
 from advocacy.types import DbSession, utcnow
 
 OBJECTIVES = tuple(OBJECTIVE_WEIGHTS)
@@ -324,9 +325,9 @@ def list_advocates(
     if (cursor or 0) + limit < INDEXED_RANKS:
         # A literal bound lets the planner use the partial index on the top ranks.
         query = query.where(rank_col <= literal_column(str(INDEXED_RANKS)))
-    rows = list(session.execute(query.order_by(rank_col).limit(limit + 1)))
-    next_cursor = int(rows[limit - 1][3]) if len(rows) > limit else None
-    return snapshot, _views(snapshot, rows[:limit], resolved), next_cursor
+    rows, more = fetch_rows(session, query.order_by(rank_col), limit=limit, scalars=False)
+    next_cursor = int(rows[-1][3]) if more else None
+    return snapshot, _views(snapshot, rows, resolved), next_cursor
 
 
 def get_advocate(

@@ -16,12 +16,13 @@ from sqlalchemy import select, update
 from advocacy.advocates.models import AdvocateScore, RankingSnapshot
 from advocacy.advocates.service import latest_snapshot, select_for_campaign
 from advocacy.campaigns.models import Campaign, Enrollment
-from advocacy.campaigns.service import MAX_ID, _cursor_id, get_campaign
+from advocacy.campaigns.service import get_campaign
 from advocacy.customers.models import Customer
-from advocacy.customers.service import decode_cursor, encode_cursor
 from advocacy.errors import Conflict, NotFound
 from advocacy.experiments.assignment import assign_advocates
+from advocacy.fields import MAX_INT63
 from advocacy.graph.sentiment import gate_names
+from advocacy.pagination import page_by_id
 from advocacy.types import DbSession, utcnow
 from advocacy.upserts import insert_ignoring_conflicts
 
@@ -343,7 +344,7 @@ def get_enrollment(
 ) -> Enrollment:
     """The active enrollment of a customer; NotFound if never enrolled or withdrawn."""
     enrollment = None
-    if 0 < campaign_id <= MAX_ID and "\x00" not in customer_external_id:
+    if 0 < campaign_id <= MAX_INT63 and "\x00" not in customer_external_id:
         enrollment = session.scalar(
             select(Enrollment)
             .join(Customer, Customer.id == Enrollment.customer_id)
@@ -392,11 +393,9 @@ def list_enrollments(
     if withdrawn is not None:
         column = Enrollment.withdrawn_at
         query = query.where(column.is_not(None) if withdrawn else column.is_(None))
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        query = query.where(Enrollment.id > _cursor_id(last_id))
-    rows = list(session.execute(query.order_by(Enrollment.id).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
+    rows, next_cursor = page_by_id(
+        session, query, Enrollment.id, limit=limit, cursor=cursor, row_id=lambda row: row[0].id
+    )
     items = [
         {
             "customer": external_id,
@@ -411,6 +410,6 @@ def list_enrollments(
             "enrolled_at": enrollment.enrolled_at,
             "withdrawn_at": enrollment.withdrawn_at,
         }
-        for enrollment, external_id, version in rows[:limit]
+        for enrollment, external_id, version in rows
     ]
     return items, next_cursor

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from advocacy.campaigns.models import Campaign, CampaignAudit
 from advocacy.campaigns.rules import (
@@ -25,12 +25,12 @@ from advocacy.campaigns.rules import (
     transition_problem,
 )
 from advocacy.campaigns.urls import check_url
-from advocacy.customers.service import decode_cursor, encode_cursor
 from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.fields import MAX_INT63
+from advocacy.pagination import page_by_id, page_by_time
 from advocacy.types import DbSession, utcnow
 from advocacy.workspaces.service import get_workspace
 
-MAX_ID = 2**63 - 1
 URL_FIELDS = ("landing_url", "fallback_url")
 # Fields whose every change is recorded, with who and when; translated disclosures are
 # recorded as "translations.<locale>.disclosure".
@@ -61,26 +61,6 @@ PLAIN_FIELDS = (
 )
 
 
-def _invalid_cursor() -> Unprocessable:
-    return Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
-
-
-def _cursor_id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
-        raise _invalid_cursor()
-    return value
-
-
-def _cursor_time(value: Any) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise _invalid_cursor() from exc
-    if moment.tzinfo is None:
-        raise _invalid_cursor()
-    return moment
-
-
 # --- campaigns ------------------------------------------------------------
 
 
@@ -93,7 +73,7 @@ def get_campaign(
     PostgreSQL, so an enrollment cannot slip past a concurrent end of the campaign.
     """
     campaign = None
-    if 0 < campaign_id <= MAX_ID:
+    if 0 < campaign_id <= MAX_INT63:
         query = select(Campaign).where(
             Campaign.workspace_id == workspace_id, Campaign.id == campaign_id
         )
@@ -263,12 +243,7 @@ def list_campaigns(
     query = select(Campaign).where(Campaign.workspace_id == workspace_id)
     if status is not None:
         query = query.where(Campaign.status == status)
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        query = query.where(Campaign.id < _cursor_id(last_id))
-    rows = list(session.scalars(query.order_by(Campaign.id.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    return page_by_id(session, query, Campaign.id, limit=limit, cursor=cursor, descending=True)
 
 
 def list_audit(
@@ -277,20 +252,6 @@ def list_audit(
     """A campaign's audit trail, oldest first."""
     campaign = get_campaign(session, workspace_id, campaign_id)
     query = select(CampaignAudit).where(CampaignAudit.campaign_id == campaign.id)
-    if cursor:
-        stamp, last_id = decode_cursor(cursor, 2)
-        after, last_id = _cursor_time(stamp), _cursor_id(last_id)
-        query = query.where(
-            or_(
-                CampaignAudit.at > after,
-                and_(CampaignAudit.at == after, CampaignAudit.id > last_id),
-            )
-        )
-    rows = list(
-        session.scalars(query.order_by(CampaignAudit.at, CampaignAudit.id).limit(limit + 1))
+    return page_by_time(
+        session, query, CampaignAudit.at, CampaignAudit.id, limit=limit, cursor=cursor
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].at, rows[-1].id)
-    return rows, next_cursor

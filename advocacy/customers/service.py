@@ -8,22 +8,21 @@ batch size, so imports of 100k rows never build 100k ORM objects.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, text, update
+from sqlalchemy import delete, insert, or_, select, text, update
 
 from advocacy.customers import sentiment
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
-from advocacy.errors import NotFound, Unprocessable
+from advocacy.errors import NotFound
+from advocacy.pagination import page_by_id, page_by_time
 from advocacy.types import DbSession, utcnow
 
 CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
@@ -191,43 +190,6 @@ def get_customer(session: DbSession, workspace_id: int, external_id: str) -> Cus
     return customer
 
 
-def encode_cursor(*parts: Any) -> str:
-    raw = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _invalid_cursor() -> Unprocessable:
-    return Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
-
-
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise _invalid_cursor() from exc
-    if not isinstance(parts, list) or len(parts) != arity:
-        raise _invalid_cursor()
-    return parts
-
-
-def _cursor_id(value: Any) -> int:
-    """A row id from a cursor; clients can forge cursors, so it must fit a BIGINT."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise _invalid_cursor()
-    return value
-
-
-def _cursor_time(value: Any) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is not None:
-            return moment.astimezone(UTC)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise _invalid_cursor() from exc
-    raise _invalid_cursor()
-
-
 def list_customers(
     session: DbSession,
     workspace_id: int,
@@ -242,21 +204,9 @@ def list_customers(
     )
     if updated_since is not None:
         query = query.where(Customer.updated_at >= updated_since)
-    if cursor:
-        stamp, last_id = decode_cursor(cursor, 2)
-        after, last_id = _cursor_time(stamp), _cursor_id(last_id)
-        query = query.where(
-            or_(
-                Customer.updated_at > after,
-                and_(Customer.updated_at == after, Customer.id > last_id),
-            )
-        )
-    rows = list(session.scalars(query.order_by(Customer.updated_at, Customer.id).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].updated_at, rows[-1].id)
-    return rows, next_cursor
+    return page_by_time(
+        session, query, Customer.updated_at, Customer.id, limit=limit, cursor=cursor
+    )
 
 
 def erase_customer(session: DbSession, workspace_id: int, external_id: str) -> None:
@@ -414,12 +364,7 @@ def list_connections(
         Connection.workspace_id == workspace_id,
         or_(Connection.source_id == customer.id, Connection.target_id == customer.id),
     )
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        query = query.where(Connection.id > _cursor_id(last_id))
-    rows = list(session.scalars(query.order_by(Connection.id).limit(limit + 1)))
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-    rows = rows[:limit]
+    rows, next_cursor = page_by_id(session, query, Connection.id, limit=limit, cursor=cursor)
     names = {
         row.id: row.external_id
         for row in session.execute(

@@ -16,8 +16,6 @@ from sqlalchemy import and_, func, or_, select
 
 from advocacy.campaigns.models import Enrollment
 from advocacy.customers.models import Customer
-from advocacy.customers.service import decode_cursor, encode_cursor
-from advocacy.errors import Unprocessable
 from advocacy.kpis import activity, maths
 from advocacy.kpis.models import Share
 from advocacy.kpis.service import (
@@ -29,6 +27,7 @@ from advocacy.kpis.service import (
     kpi_periods,
 )
 from advocacy.links.models import ReferralLink
+from advocacy.pagination import decode_offset, encode_cursor
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.types import DbSession
 
@@ -187,7 +186,7 @@ def advocate_kpis(
         figures.pop("advocates")
         items.append({"advocate": names[advocate_id], **figures})
     items = _sorted(items, sort)
-    offset = _offset(cursor)
+    offset = decode_offset(cursor)
     page = items[offset:] if limit is None else items[offset : offset + limit]
     more = limit is not None and offset + limit < len(items)
     return AdvocatePage(currency, page, encode_cursor(offset + limit) if more and limit else None)
@@ -208,12 +207,3 @@ def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
     known = [item for item in items if value(item) is not None]
     known.sort(key=lambda item: float(value(item)), reverse=descending)
     return known + [item for item in items if value(item) is None]
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    (offset,) = decode_cursor(cursor, 1)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
-    return offset

@@ -20,6 +20,9 @@ class ReferralLink(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("campaign_id", "advocate_id", "channel", "invitee_key"),
         Index("ix_referral_links_workspace_campaign", "workspace_id", "campaign_id"),
+        # Attribution finds personal invitations by invitee.
+        Index("ix_referral_links_invitee_email", "workspace_id", "invitee_email_normalized"),
+        Index("ix_referral_links_invitee_customer", "invitee_customer_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -43,6 +46,8 @@ class Click(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "clicks"
     __table_args__ = (
         Index("ix_clicks_link_visitor", "link_id", "visitor_id"),
+        # Attribution: a visitor's clicks in a workspace, latest first.
+        Index("ix_clicks_workspace_visitor", "workspace_id", "visitor_id", "clicked_at"),
         # The INCLUDE columns let the KPI queries read only the index: a campaign's clicks
         # per period, and an advocate's clicks in a range, link by link.
         Index(

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from advocacy.campaigns.models import Campaign, Enrollment
-from advocacy.campaigns.service import MAX_ID, get_campaign
+from advocacy.campaigns.service import get_campaign
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Customer
 from advocacy.errors import Conflict, NotFound, Unprocessable
 from advocacy.experiments.assignment import assign_advocates
+from advocacy.fields import MAX_INT63
 from advocacy.links import rules, tokens
 from advocacy.links.models import ReferralLink
 from advocacy.types import DbSession
@@ -193,7 +194,7 @@ def _reuse(
 
 def get_link(session: DbSession, *, workspace_id: int, link_id: int) -> ReferralLink:
     link = None
-    if 0 < link_id <= MAX_ID:
+    if 0 < link_id <= MAX_INT63:
         link = session.scalar(
             select(ReferralLink).where(
                 ReferralLink.id == link_id, ReferralLink.workspace_id == workspace_id

@@ -25,7 +25,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from advocacy.extensions import db
-from advocacy.links.models import Click, ReferralLink
 from advocacy.types import BigId, UTCDateTime, utcnow
 
 CONVERSION_EVENTS = ("signup", "purchase")
@@ -275,19 +274,3 @@ def _refuse_bulk_changes(state: Any) -> None:
     mapper = state.bind_mapper
     if mapper is not None and mapper.class_ in INSERT_ONLY:
         raise ImmutableRowError(f"{mapper.class_.__name__} rows are insert-only")
-
-
-# Indexes that attribution needs on the tables of advocacy.links (declared here, with the
-# queries that use them): a visitor's clicks, and personal invitations by invitee.
-Index(
-    "ix_clicks_workspace_visitor",
-    Click.workspace_id,
-    Click.visitor_id,
-    Click.clicked_at,
-)
-Index(
-    "ix_referral_links_invitee_email",
-    ReferralLink.workspace_id,
-    ReferralLink.invitee_email_normalized,
-)
-Index("ix_referral_links_invitee_customer", ReferralLink.invitee_customer_id)

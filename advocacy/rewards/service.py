@@ -25,10 +25,10 @@ from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.rules import Offer, campaign_is_live
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Customer, EngagementEvent
-from advocacy.customers.service import decode_cursor, encode_cursor
 from advocacy.errors import Conflict, NotFound, Unprocessable
 from advocacy.experiments.assignment import conversion_offer
 from advocacy.links.clicks import hash_ip
+from advocacy.pagination import page_by_id
 from advocacy.rewards import bookkeeping, fraud, rules
 from advocacy.rewards.attribution import Touch
 from advocacy.rewards.evidence import Evidence, TokenSettings, attribute_conversion
@@ -805,16 +805,7 @@ def list_rewards(
         query = query.where(Reward.state == state)
     if campaign_id is not None:
         query = query.where(Reward.campaign_id == campaign_id)
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 <= last_id <= MAX_ID:
-            raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
-        query = query.where(Reward.id > last_id)
-    rows = list(session.scalars(query.order_by(Reward.id).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].id)
+    rows, next_cursor = page_by_id(session, query, Reward.id, limit=limit, cursor=cursor)
     return describe_rewards(session, rows), next_cursor
 
 
@@ -828,16 +819,9 @@ def customer_rewards(
     query = select(Reward).where(
         Reward.workspace_id == workspace_id, Reward.beneficiary_id == customer.id
     )
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if isinstance(last_id, bool) or not isinstance(last_id, int) or not 0 <= last_id <= MAX_ID:
-            raise Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
-        query = query.where(Reward.id < last_id)
-    rows = list(session.scalars(query.order_by(Reward.id.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].id)
+    rows, next_cursor = page_by_id(
+        session, query, Reward.id, limit=limit, cursor=cursor, descending=True
+    )
     pending = session.execute(
         select(Reward.currency, func.sum(Reward.amount))
         .where(
