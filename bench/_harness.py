@@ -56,6 +56,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         ADVOCACY_ENV="production",
         SECRET_KEY=BENCH_SECRET,
         REFERRAL_SIGNING_KEYS="bench-signing-key-0123456789abcdef",
+        PUBLIC_BASE_URL="https://go.bench.example",
         LOG_LEVEL="WARNING",
     )
     env.update(extra)
