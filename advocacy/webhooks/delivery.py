@@ -68,11 +68,54 @@ def parse_target(url: str, *, allow_private: bool = False) -> Target:
     return Target(parts.scheme, parts.hostname, port or default_port, path)
 
 
+# Special-purpose blocks (IANA's IPv4 and IPv6 registries) that ``is_global`` lets through,
+# in some supported Python versions at least. A few globally reachable anycast services in
+# 192.0.0.0/24 and 2001::/23 are refused with them: nobody's webhook receiver.
+_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(block)
+    for block in (
+        "192.0.0.0/24",  # IETF protocol assignments (RFC 6890), dummy address (RFC 7600)
+        "192.88.99.0/24",  # deprecated 6to4 relay anycast (RFC 7526), 6a44 relay (RFC 6751)
+        "::/96",  # IPv4-compatible (deprecated, RFC 4291): ::127.0.0.1 is the loopback
+        "::ffff:0:0/96",  # IPv4-mapped: a host's own view of IPv4, never a target's address
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
+        "64:ff9b:1::/48",  # local-use IPv4/IPv6 translation (RFC 8215)
+        "100::/64",  # discard-only (RFC 6666)
+        "100:0:0:1::/64",  # dummy prefix (RFC 9780)
+        "2001::/23",  # IETF protocol assignments, Teredo among them (RFC 2928, 4380)
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # SRv6 SIDs (RFC 9602)
+    )
+)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # well-known prefix (RFC 6052)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a routable IPv6 form reaches through a gateway: 6to4 (2002::/16)
+    or NAT64 (64:ff9b::/96). [2002:a9fe:a9fe::] is the metadata service 169.254.169.254."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    """Whether a webhook may connect to ``address``: globally reachable, not multicast,
+    outside every special-purpose block, and so is any IPv4 address it embeds."""
+    text, _, zone = address.partition("%")
+    if zone:  # a scoped address is link-local by nature
+        return False
+    ip = ipaddress.ip_address(text)
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if any(ip.version == block.version and ip in block for block in _NOT_PUBLIC):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return is_public_address(str(inner))
+    return True
 
 
 def resolve(target: Target, *, allow_private: bool = False) -> list[str]:
