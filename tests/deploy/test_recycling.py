@@ -1,0 +1,171 @@
+"""Worker recycling under load: one worker at a time, no refused connection, and metrics
+files that neither pile up nor lose counts.
+
+gunicorn serves /healthz from two workers that recycle every 40 requests or so; the
+database URL points nowhere (a PostgreSQL URL, so two workers are allowed): /healthz and
+/metrics never touch it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from advocacy import serving
+
+ROOT = Path(__file__).resolve().parents[2]
+SPACING = 1.0
+LOAD_SECONDS = 9.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def _load(url: str, seconds: float) -> Counter[str]:
+    """Four clients, a new connection per request, for ``seconds``: outcomes by kind."""
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        while time.monotonic() < deadline:
+            try:
+                _get(url)
+                kind = "ok"
+            except urllib.error.URLError as error:
+                kind = type(error.reason).__name__
+            except OSError as error:
+                kind = type(error).__name__
+            with lock:
+                outcomes[kind] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def _healthz_count(metrics: str) -> float:
+    pattern = r'advocacy_http_request_duration_seconds_count\{[^}]*url_rule="/healthz"[^}]*\} (\S+)'
+    return sum(float(value) for value in re.findall(pattern, metrics))
+
+
+@pytest.fixture(scope="module")
+def recycled(tmp_path_factory: pytest.TempPathFactory):
+    """Serve, load for LOAD_SECONDS, scrape, stop: what happened, for the tests below."""
+    temporary = tmp_path_factory.mktemp("gunicorn")
+    closed = _free_port()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TMPDIR": str(temporary),
+        "ADVOCACY_ENV": "test",
+        "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{closed}/nowhere",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_THREADS": "2",
+        "GUNICORN_MAX_REQUESTS": "40",
+        "GUNICORN_RECYCLE_SPACING": str(SPACING),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = temporary / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
+            + ["--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(base + "/healthz")
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        (runtime,) = temporary.glob(serving.RUNTIME_PREFIX + "*")
+        outcomes = _load(base + "/healthz", LOAD_SECONDS)
+        time.sleep(SPACING)  # let the last replacement boot
+        metrics = _get(base + "/metrics")
+        files = sorted(p.name for p in (runtime / "metrics").iterdir())
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+    turns = [
+        float(t)
+        for t in re.findall(
+            r"Recycling worker after \d+ requests \(turn at ([\d.]+)\)", log.read_text()
+        )
+    ]
+    return {
+        "outcomes": outcomes,
+        "turns": turns,
+        "metrics": metrics,
+        "files": files,
+        "temporary": temporary,
+        "log": log.read_text(),
+    }
+
+
+def test_workers_recycle_one_at_a_time(recycled):
+    turns = recycled["turns"]
+
+    assert len(turns) >= 2, recycled["log"]
+    assert all(b - a >= SPACING for a, b in zip(turns, turns[1:], strict=False)), turns
+
+
+def test_no_connection_is_refused_while_workers_recycle(recycled):
+    outcomes = recycled["outcomes"]
+
+    assert outcomes["ok"] > 0
+    assert outcomes["ConnectionRefusedError"] == 0, outcomes
+
+
+def test_recycled_workers_take_over_their_predecessors_metrics_files(recycled):
+    # Two slots, one file per slot and type: however many workers came and went.
+    assert recycled["files"] == [
+        "gauge_max_w0.db",
+        "gauge_max_w1.db",
+        "histogram_w0.db",
+        "histogram_w1.db",
+    ]
+
+
+def test_request_counts_survive_recycling(recycled):
+    # Every /healthz answered is counted once, by whichever worker (and predecessors) served it.
+    outcomes = recycled["outcomes"]
+    counted = _healthz_count(recycled["metrics"])
+
+    assert outcomes["ok"] <= counted <= sum(outcomes.values()) + 1  # + the start-up probe
+
+
+def test_the_servers_runtime_directory_is_removed_at_exit(recycled):
+    assert list(recycled["temporary"].glob(serving.RUNTIME_PREFIX + "*")) == []
