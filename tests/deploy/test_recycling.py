@@ -27,7 +27,9 @@ from advocacy import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACING = 1.0
-LOAD_SECONDS = 9.0
+RECYCLES = 2  # load until this many workers have recycled (a busy machine boots slowly)
+MAX_LOAD_SECONDS = 120.0
+TURN = re.compile(r"Recycling worker after \d+ requests \(turn at ([\d.]+)\)")
 
 
 def _free_port() -> int:
@@ -41,14 +43,22 @@ def _get(url: str) -> str:
         return response.read().decode()
 
 
-def _load(url: str, seconds: float) -> Counter[str]:
-    """Four clients, a new connection per request, for ``seconds``: outcomes by kind."""
+def _load(url: str, log: Path) -> Counter[str]:
+    """Four clients, a new connection per request, until RECYCLES workers have recycled
+    and one more second has passed: outcomes by kind."""
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + MAX_LOAD_SECONDS
+    done = threading.Event()
+
+    def watch() -> None:
+        while time.monotonic() < deadline and len(TURN.findall(log.read_text())) < RECYCLES:
+            time.sleep(0.2)
+        time.sleep(1)
+        done.set()
 
     def client() -> None:
-        while time.monotonic() < deadline:
+        while not done.is_set():
             try:
                 _get(url)
                 kind = "ok"
@@ -60,6 +70,7 @@ def _load(url: str, seconds: float) -> Counter[str]:
                 outcomes[kind] += 1
 
     threads = [threading.Thread(target=client) for _ in range(4)]
+    threads.append(threading.Thread(target=watch))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -112,19 +123,14 @@ def recycled(tmp_path_factory: pytest.TempPathFactory):
                 assert process.poll() is None and time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
         (runtime,) = temporary.glob(serving.RUNTIME_PREFIX + "*")
-        outcomes = _load(base + "/healthz", LOAD_SECONDS)
+        outcomes = _load(base + "/healthz", log)
         time.sleep(SPACING)  # let the last replacement boot
         metrics = _get(base + "/metrics")
         files = sorted(p.name for p in (runtime / "metrics").iterdir())
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
-    turns = [
-        float(t)
-        for t in re.findall(
-            r"Recycling worker after \d+ requests \(turn at ([\d.]+)\)", log.read_text()
-        )
-    ]
+    turns = [float(t) for t in TURN.findall(log.read_text())]
     return {
         "outcomes": outcomes,
         "turns": turns,
