@@ -1,15 +1,16 @@
 """Sending one webhook: where it may go, how it goes, when to try again.
 
 Targets are https URLs whose host resolves only to public addresses: private, loopback,
-link-local, shared (CGNAT), multicast and reserved ones are refused at registration and
-again at every delivery, and the connection goes to the address that was checked (so a
-DNS answer cannot change between the check and the connection). Redirects are never
-followed: a 3xx is a failed attempt. ``WEBHOOK_ALLOW_PRIVATE_TARGETS`` lifts the address
-and https rules, for tests with a receiver on 127.0.0.1 only.
+link-local, shared (CGNAT), multicast and reserved ones are refused at every delivery,
+and the connection goes to the address that was checked (so a DNS answer cannot change
+between the check and the connection). Registration checks what needs no DNS lookup.
+Redirects are never followed: a 3xx is a failed attempt. ``WEBHOOK_ALLOW_PRIVATE_TARGETS``
+lifts the address and https rules, for tests with a receiver on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import ipaddress
 import socket
@@ -140,6 +141,46 @@ def check_target(url: str, *, allow_private: bool = False) -> Target:
     return target
 
 
+def check_registration(url: str, *, allow_private: bool = False) -> Target:
+    """What can be known of a target without asking DNS: the URL's shape, an address
+    written in it (in any form, ``2130706433`` included), a name that is loopback by
+    definition (RFC 6761). A name's addresses are checked at every delivery, where the
+    connection goes to the address checked: resolving here would put a DNS lookup inside
+    the API request and prove nothing about the next one."""
+    target = parse_target(url, allow_private=allow_private)
+    if allow_private:
+        return target
+    host = target.host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        raise TargetRefused("The host is a loopback name.")
+    address = _literal_address(host)
+    if address is not None and not is_public_address(address):
+        raise TargetRefused("The address is private, loopback or otherwise non-public.")
+    return target
+
+
+def _literal_address(host: str) -> str | None:
+    """The address a host written as one stands for, parsed as the resolver would
+    (inet_aton also reads 2130706433, 0x7f.1 and 127.1); None for a name."""
+    if ":" in host:  # IPv6, perhaps scoped: is_public_address judges it
+        try:
+            ipaddress.ip_address(host.partition("%")[0])
+        except ValueError as exc:
+            raise TargetRefused("Not a valid IPv6 address.") from exc
+        return host
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every delivery of the process: building one loads the system's
+    CA certificates, about 20 ms of CPU, once per attempt before."""
+    return ssl.create_default_context()
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
@@ -151,7 +192,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        self._tls = ssl.create_default_context()
+        self._tls = _tls_context()
         super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
