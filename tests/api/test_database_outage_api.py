@@ -6,31 +6,22 @@ PostgreSQL is stopped or restarting.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from advocacy import create_app
-from advocacy.extensions import db
+from tests.factories import own_app
+from tests.servers import free_port
 
 KEY = "adv_" + "x" * 43
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # closed again when the block ends
-
-
 @pytest.fixture(scope="module")
 def unreachable() -> Iterator[Any]:
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/advocacy"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
-    yield app.test_client()
-    with app.app_context():
-        db.engine.dispose()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/advocacy"
+    with own_app(url) as app:
+        yield app.test_client()
 
 
 def _assert_come_back_later(response: Any) -> None:

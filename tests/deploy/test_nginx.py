@@ -10,10 +10,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,53 +21,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from advocacy import create_app
 from advocacy.extensions import db
 from advocacy.links.clicks import hash_ip
 from advocacy.links.models import Click
 from tests import factories
+from tests.servers import ROOT, free_port, gunicorn_command, serving
 
-ROOT = Path(__file__).resolve().parents[2]
 NGINX = "/usr/sbin/nginx"
 SHIPPED = ROOT / "deploy" / "nginx" / "advocacy.conf"
 THREADS = 4  # gunicorn threads: the attack below opens many more connections than this
 ATTACKERS = 4 * THREADS
 PATIENCE = 3.0  # seconds a visitor waits for an answer
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"exited early:\n{log.read_text()}")
-        try:
-            status, _ = _get(port, "/healthz")
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"did not start:\n{log.read_text()}")
-
-
-@contextmanager
-def _running(command: list[str], port: int, log: Path, env: dict[str, str]) -> Iterator[None]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
-        )
-    try:
-        _wait_for(port, process, log)
-        yield
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def _get(
@@ -136,8 +97,7 @@ def stack(app: Any, database_url: str, tmp_path_factory: pytest.TempPathFactory)
             "(.ci/run does)"
         )
     directory = tmp_path_factory.mktemp("nginx")
-    own = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
-    gunicorn_port, nginx_port = _free_port(), _free_port()
+    gunicorn_port, nginx_port = free_port(), free_port()
     env = {
         **os.environ,
         "ADVOCACY_ENV": "test",
@@ -148,18 +108,16 @@ def stack(app: Any, database_url: str, tmp_path_factory: pytest.TempPathFactory)
         "CLICK_RATE_LIMIT": "3 per minute",
         "LOG_LEVEL": "WARNING",
     }
-    gunicorn = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-    gunicorn += ["--bind", f"127.0.0.1:{gunicorn_port}", "wsgi:app"]
+    gunicorn = gunicorn_command(gunicorn_port)
     config = nginx_config(directory, listen=nginx_port, upstream=gunicorn_port)
     nginx = [NGINX, "-p", str(directory), "-e", str(directory / "error.log"), "-c", str(config)]
     with (
+        factories.own_app(database_url) as own,
         factories.committed_link(own, "nginx") as link,
-        _running(gunicorn, gunicorn_port, directory / "gunicorn.log", env),
-        _running(nginx, nginx_port, directory / "nginx.log", env),
+        serving(gunicorn, gunicorn_port, directory / "gunicorn.log", env),
+        serving(nginx, nginx_port, directory / "nginx.log", env),
     ):
         yield Stack(gunicorn_port, nginx_port, own, link)
-    with own.app_context():
-        db.engine.dispose()
 
 
 @contextmanager

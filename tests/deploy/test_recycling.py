@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -23,19 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from advocacy import serving
+from advocacy import serving as runtime_files
+from tests.servers import free_port, gunicorn_command, serving
 
-ROOT = Path(__file__).resolve().parents[2]
 SPACING = 1.0
 RECYCLES = 2  # load until this many workers have recycled (a busy machine boots slowly)
 MAX_LOAD_SECONDS = 120.0
 TURN = re.compile(r"Recycling worker after \d+ requests \(turn at ([\d.]+)\)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str) -> str:
@@ -87,8 +77,8 @@ def _healthz_count(metrics: str) -> float:
 def recycled(tmp_path_factory: pytest.TempPathFactory):
     """Serve, load for LOAD_SECONDS, scrape, stop: what happened, for the tests below."""
     temporary = tmp_path_factory.mktemp("gunicorn")
-    closed = _free_port()
-    port = _free_port()
+    closed = free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TMPDIR": str(temporary),
@@ -102,39 +92,19 @@ def recycled(tmp_path_factory: pytest.TempPathFactory):
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = temporary / "gunicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-            + ["--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(base + "/healthz")
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
-        (runtime,) = temporary.glob(serving.RUNTIME_PREFIX + "*")
+    with serving(gunicorn_command(port), port, log, env):
+        base = f"http://127.0.0.1:{port}"
+        (runtime,) = temporary.glob(runtime_files.RUNTIME_PREFIX + "*")
+        counted_before = _healthz_count(_get(base + "/metrics"))
         outcomes = _load(base + "/healthz", log)
         time.sleep(SPACING)  # let the last replacement boot
         metrics = _get(base + "/metrics")
         files = sorted(p.name for p in (runtime / "metrics").iterdir())
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
     turns = [float(t) for t in TURN.findall(log.read_text())]
     return {
         "outcomes": outcomes,
         "turns": turns,
-        "metrics": metrics,
+        "counted": _healthz_count(metrics) - counted_before,
         "files": files,
         "temporary": temporary,
         "log": log.read_text(),
@@ -168,10 +138,9 @@ def test_recycled_workers_take_over_their_predecessors_metrics_files(recycled):
 def test_request_counts_survive_recycling(recycled):
     # Every /healthz answered is counted once, by whichever worker (and predecessors) served it.
     outcomes = recycled["outcomes"]
-    counted = _healthz_count(recycled["metrics"])
 
-    assert outcomes["ok"] <= counted <= sum(outcomes.values()) + 1  # + the start-up probe
+    assert outcomes["ok"] <= recycled["counted"] <= sum(outcomes.values()), outcomes
 
 
 def test_the_servers_runtime_directory_is_removed_at_exit(recycled):
-    assert list(recycled["temporary"].glob(serving.RUNTIME_PREFIX + "*")) == []
+    assert list(recycled["temporary"].glob(runtime_files.RUNTIME_PREFIX + "*")) == []

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from advocacy import create_app
 from advocacy.extensions import db, limiter
 from advocacy.links.clicks import hash_ip
 from advocacy.links.models import Click
@@ -24,12 +23,8 @@ PROXY = "10.0.0.2"
 @pytest.fixture(scope="module")
 def proxied_app(app: Any, database_url: str) -> Iterator[Any]:
     # ``app`` has migrated the database; this one trusts one proxy hop and commits for real.
-    own = create_app(
-        {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "TRUSTED_PROXY_HOPS": 1}
-    )
-    yield own
-    with own.app_context():
-        db.engine.dispose()
+    with factories.own_app(database_url, TRUSTED_PROXY_HOPS=1) as own:
+        yield own
 
 
 @pytest.fixture
@@ -90,12 +85,10 @@ def test_the_click_hashes_the_clients_address_not_the_proxys(proxied_app, link):
 
 def test_without_trusted_hops_the_header_is_ignored(app, database_url):
     # The default (0): a direct client cannot pick its address with the header.
-    direct = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
-    try:
-        with factories.committed_link(direct, "direct") as link:
-            _click(direct, link, "203.0.113.7")
-            key = direct.config["SECRET_KEY"].encode()
-            assert _ip_hashes(direct, link) == [hash_ip(PROXY, key)]
-    finally:
-        with direct.app_context():
-            db.engine.dispose()
+    with (
+        factories.own_app(database_url) as direct,
+        factories.committed_link(direct, "direct") as link,
+    ):
+        _click(direct, link, "203.0.113.7")
+        key = direct.config["SECRET_KEY"].encode()
+        assert _ip_hashes(direct, link) == [hash_ip(PROXY, key)]

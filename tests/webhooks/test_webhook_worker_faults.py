@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from advocacy.webhooks import delivery
 from advocacy.webhooks.models import OutboxEvent, WebhookDelivery, WebhookSubscription
 from advocacy.webhooks.service import DomainEvent, dispatch_events, emit_events
 from advocacy.worker import WorkerSettings, deliver_due
+from tests.servers import ROOT, free_port
 
 PUBLIC = "https://93.184.216.34/hooks/advocacy"
 SETTINGS = WorkerSettings(
@@ -140,9 +140,7 @@ def test_attempts_share_one_tls_context(monkeypatch):
 
     monkeypatch.setattr(ssl, "create_default_context", counting)
     delivery._tls_context.cache_clear()
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()
     for _ in range(5):  # refused connections, as a receiver that is down
         outcome = delivery.send(
             f"https://127.0.0.1:{port}/hook", b"{}", {}, timeout=1, allow_private=True
@@ -202,10 +200,9 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(monkey
 
 def test_the_worker_writes_each_line_at_once_when_redirected_to_a_file(tmp_path):
     # Its own SQLite database (the worker would fan out every test's committed events).
-    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'worker.sqlite3'}"}
     flask = [sys.executable, "-m", "flask", "--app", "advocacy"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     with sqlite3.connect(tmp_path / "worker.sqlite3") as db:
         db.execute("INSERT INTO workspaces (name, created_at) VALUES ('w', '2026-01-01')")
         db.execute(
@@ -215,7 +212,7 @@ def test_the_worker_writes_each_line_at_once_when_redirected_to_a_file(tmp_path)
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
         worker = subprocess.Popen(
-            [*flask, "worker", "--interval", "0.5"], cwd=root, env=env, stdout=out, stderr=out
+            [*flask, "worker", "--interval", "0.5"], cwd=ROOT, env=env, stdout=out, stderr=out
         )
     try:
         deadline = time.monotonic() + 60
