@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import event, exc
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from advocacy.config import is_sqlite, settings_from_environ
 
@@ -35,7 +36,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_api(app)
     register_console(app)
     cli.register(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Take the client's address and scheme from the last ``TRUSTED_PROXY_HOPS`` proxies.
+
+    Behind nginx every request comes from nginx: without this the public pages' per-IP
+    rate limit is one bucket for everyone and clicks hash the proxy's address. Only the
+    values the trusted hops appended are believed (ProxyFix reads X-Forwarded-For from
+    the right), so a client cannot choose its address by sending the header itself.
+    Outermost, so every handler sees the client's address.
+    """
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 class CookieSessions(SecureCookieSessionInterface):

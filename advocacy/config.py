@@ -143,6 +143,10 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
     idempotency_ttl = _int(env, "IDEMPOTENCY_TTL_HOURS", MIN_IDEMPOTENCY_TTL_HOURS)
     if idempotency_ttl < MIN_IDEMPOTENCY_TTL_HOURS:
         raise ConfigError(f"IDEMPOTENCY_TTL_HOURS must be at least {MIN_IDEMPOTENCY_TTL_HOURS}")
+    public_base_url = _base_url(env, "PUBLIC_BASE_URL")
+    if public_base_url is None and environment == "production":
+        # Otherwise the request's Host header (anyone's to choose) decides the link URLs.
+        raise ConfigError("PUBLIC_BASE_URL is required in production, e.g. https://go.example.com")
     allow_private_webhooks = _flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS")
     if allow_private_webhooks and environment == "production":
         raise ConfigError("WEBHOOK_ALLOW_PRIVATE_TARGETS is for tests; never in production")
@@ -168,7 +172,8 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
         "CLICK_FLUSH_MS": _int_or_zero(
             env, "CLICK_FLUSH_MS", 0 if environment == "test" else DEFAULT_CLICK_FLUSH_MS
         ),
-        "PUBLIC_BASE_URL": _base_url(env, "PUBLIC_BASE_URL"),
+        "PUBLIC_BASE_URL": public_base_url,
+        "TRUSTED_PROXY_HOPS": _int_or_zero(env, "TRUSTED_PROXY_HOPS", 0),
         "CLICK_RATE_LIMIT": _rate_limit(env, "CLICK_RATE_LIMIT", DEFAULT_CLICK_RATE_LIMIT),
         "INVALID_LINK_RATE_LIMIT": _rate_limit(
             env, "INVALID_LINK_RATE_LIMIT", DEFAULT_INVALID_LINK_RATE_LIMIT

@@ -11,11 +11,14 @@ import marshmallow as ma
 from flask import Response, current_app, json, request
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://advocacy.dev/problems/"
+# What a client told "the database is unreachable" waits before retrying, in seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 log = logging.getLogger("advocacy.errors")
 
@@ -144,6 +147,28 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     return problem(409, "The request conflicts with the current state of the resource.")
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached now (down, restarting, out of
+    connections, a dropped connection), rather than that the statement was wrong."""
+    if isinstance(error, OperationalError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def handle_database_error(error: DBAPIError | PoolTimeout) -> Response:
+    if not database_unavailable(error):
+        return handle_unexpected_error(error)
+    # The class only: the message names hosts, ports and users.
+    cause = type(getattr(error, "orig", None) or error).__name__
+    log.warning("database unavailable: %s", cause)
+    return problem(
+        503,
+        "The database is unavailable; retry later.",
+        slug="database-unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def handle_unexpected_error(error: Exception) -> Response:
     log.exception("unhandled error")
     return problem(500, "An unexpected error occurred; it has been logged.")
@@ -196,4 +221,6 @@ class ProblemApi(Api):
 def register_error_handlers(app: Any) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeout, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected_error)

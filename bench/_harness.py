@@ -56,6 +56,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         ADVOCACY_ENV="production",
         SECRET_KEY=BENCH_SECRET,
         REFERRAL_SIGNING_KEYS="bench-signing-key-0123456789abcdef",
+        PUBLIC_BASE_URL="https://go.bench.example",
         LOG_LEVEL="WARNING",
     )
     env.update(extra)
@@ -81,15 +82,23 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, app: str = "wsgi:app", **env: str) -> Iterator[str]:
-    """Serve ``app`` with the production gunicorn.conf.py on a free loopback port."""
+def gunicorn(
+    database_url: str,
+    app: str = "wsgi:app",
+    args: tuple[str, ...] = (),
+    log: Path | None = None,
+    **env: str,
+) -> Iterator[str]:
+    """Serve ``app`` with the production gunicorn.conf.py on a free loopback port
+    (``args``: more command-line options; ``log``: where gunicorn's own log goes)."""
     port = free_port()
+    command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py"]
     proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app],
+        [*command, "--bind", f"127.0.0.1:{port}", *args, app],
         cwd=ROOT,
         env=bench_env(database_url, **env),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("wb") if log else subprocess.PIPE,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -101,10 +110,10 @@ def gunicorn(database_url: str, app: str = "wsgi:app", **env: str) -> Iterator[s
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "gunicorn did not start: "
-                        + (proc.stderr.read().decode() if proc.stderr else "")
-                    ) from None
+                    output = log.read_text() if log else ""
+                    if proc.stderr:
+                        output = proc.stderr.read().decode()
+                    raise RuntimeError("gunicorn did not start: " + output) from None
                 time.sleep(0.2)
         yield base
     finally:

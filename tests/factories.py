@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 from werkzeug.test import TestResponse
 
+from advocacy import create_app
 from advocacy.campaigns.models import Campaign, CampaignAudit, Enrollment
 from advocacy.customers.models import Customer
 from advocacy.extensions import db
@@ -168,3 +169,15 @@ def committed_link(app: Any, prefix: str, channel: str = "sms") -> Iterator[dict
         with app.app_context():
             delete_workspace(db.session, workspace.id)
             db.session.remove()
+
+
+@contextlib.contextmanager
+def own_app(database_url: str, **config: Any) -> Iterator[Any]:
+    """An app with an engine of its own on the test database (it commits for real, unlike
+    the session's rolled-back one), disposed afterwards."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, **config})
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()

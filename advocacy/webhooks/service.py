@@ -25,6 +25,7 @@ from advocacy.webhooks import delivery, signing
 from advocacy.webhooks.models import EVENT_TYPES, OutboxEvent, WebhookDelivery, WebhookSubscription
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+SUBSCRIPTION_DELETED = "subscription deleted"
 MAX_SUBSCRIPTIONS = 20
 
 
@@ -40,9 +41,10 @@ def create_subscription(
     description: str | None,
     allow_private: bool,
 ) -> WebhookSubscription:
-    """Register a URL (checked now, and again at each delivery) with a new secret."""
+    """Register a URL with a new secret: its shape now, its addresses at each delivery
+    (no DNS lookup in the request)."""
     try:
-        delivery.check_target(url, allow_private=allow_private)
+        delivery.check_registration(url, allow_private=allow_private)
     except delivery.TargetRefused as exc:
         raise Unprocessable(str(exc), errors={"url": [str(exc)]}) from exc
     unknown = sorted(set(event_types) - set(EVENT_TYPES))
@@ -103,10 +105,17 @@ def list_subscriptions(session: DbSession, workspace_id: int) -> list[WebhookSub
 def delete_subscription(
     session: DbSession, workspace_id: int, subscription_id: int, *, now: datetime
 ) -> None:
-    """Stop sending to it; pending deliveries are dropped when their turn comes."""
+    """Stop sending to it: its pending deliveries are dead at once (a backlog left for the
+    worker to find would fill its batches with rows it cannot send)."""
     subscription = get_subscription(session, workspace_id, subscription_id)
     subscription.deleted_at = now
     session.flush()
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.subscription_id == subscription.id, WebhookDelivery.state == PENDING)
+        .values(state=DEAD, last_error=SUBSCRIPTION_DELETED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def list_deliveries(
@@ -201,7 +210,12 @@ def dispatch_events(session: DbSession, *, now: datetime, limit: int = 500) -> i
         session.execute(
             _skip_locked(
                 session,
-                select(OutboxEvent.id, OutboxEvent.workspace_id, OutboxEvent.type)
+                select(
+                    OutboxEvent.id,
+                    OutboxEvent.workspace_id,
+                    OutboxEvent.type,
+                    OutboxEvent.created_at,
+                )
                 .where(OutboxEvent.dispatched_at.is_(None))
                 .order_by(OutboxEvent.id)
                 .limit(limit),
@@ -217,6 +231,7 @@ def dispatch_events(session: DbSession, *, now: datetime, limit: int = 500) -> i
             WebhookSubscription.id,
             WebhookSubscription.workspace_id,
             WebhookSubscription.event_types,
+            WebhookSubscription.created_at,
         ).where(
             WebhookSubscription.workspace_id.in_(workspace_ids),
             WebhookSubscription.deleted_at.is_(None),
@@ -236,7 +251,9 @@ def dispatch_events(session: DbSession, *, now: datetime, limit: int = 500) -> i
         }
         for e in events
         for sub in subscriptions.get(e.workspace_id, [])
-        if not sub.event_types or e.type in sub.event_types
+        if (not sub.event_types or e.type in sub.event_types)
+        # Only what happened since it subscribed: not the outbox's backlog.
+        and e.created_at >= sub.created_at
     ]
     if rows:
         session.execute(
@@ -274,11 +291,8 @@ def event_body(event: OutboxEvent | Any) -> bytes:
     ).encode()
 
 
-def lease_deliveries(
-    session: DbSession, *, now: datetime, limit: int = 50, lease: timedelta
-) -> list[Job]:
-    """Take due deliveries for ``lease``: another worker skips them until it runs out."""
-    rows = list(
+def _due_deliveries(session: DbSession, *, now: datetime, limit: int) -> list[Any]:
+    return list(
         session.execute(
             _skip_locked(
                 session,
@@ -305,29 +319,42 @@ def lease_deliveries(
             )
         )
     )
-    if not rows:
-        return []
-    gone = [r.id for r in rows if r.deleted_at is not None]
-    if gone:
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(gone))
-            .values(state=DEAD, last_error="subscription deleted", updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    jobs = [
-        Job(r.id, r.attempts, r.url, r.secret, r.msg_id, event_body(r))
-        for r in rows
-        if r.deleted_at is None
-    ]
-    if jobs:
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_([j.delivery_id for j in jobs]))
-            .values(next_attempt_at=now + lease, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return jobs
+
+
+def lease_deliveries(
+    session: DbSession, *, now: datetime, limit: int = 50, lease: timedelta
+) -> list[Job]:
+    """Take due deliveries for ``lease``: another worker skips them until it runs out.
+
+    Deliveries of a deleted subscription are dead as they come up, and the next batch is
+    taken: a batch of them alone must not read as "nothing due" (the worker would sleep
+    while live deliveries wait behind them).
+    """
+    while True:
+        rows = _due_deliveries(session, now=now, limit=limit)
+        if not rows:
+            return []
+        gone = [r.id for r in rows if r.deleted_at is not None]
+        if gone:
+            session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(gone))
+                .values(state=DEAD, last_error=SUBSCRIPTION_DELETED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        jobs = [
+            Job(r.id, r.attempts, r.url, r.secret, r.msg_id, event_body(r))
+            for r in rows
+            if r.deleted_at is None
+        ]
+        if jobs:
+            session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_([j.delivery_id for j in jobs]))
+                .values(next_attempt_at=now + lease, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            return jobs
 
 
 def record_outcome(

@@ -16,7 +16,12 @@ from advocacy.config import (
 )
 
 SECRET = "s" * 40
-PRODUCTION = {"ADVOCACY_ENV": "production", "SECRET_KEY": SECRET, "REFERRAL_SIGNING_KEYS": "k1"}
+PRODUCTION = {
+    "ADVOCACY_ENV": "production",
+    "SECRET_KEY": SECRET,
+    "REFERRAL_SIGNING_KEYS": "k1",
+    "PUBLIC_BASE_URL": "https://go.shop.example",
+}
 
 
 def _load(tmp_path, **env):
@@ -48,6 +53,28 @@ def test_production_with_blank_secret_key_is_refused(tmp_path):
 def test_production_with_short_secret_key_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="at least 32 characters"):
         _load(tmp_path, **{**PRODUCTION, "SECRET_KEY": "short"})
+
+
+def test_production_without_public_base_url_is_refused(tmp_path):
+    # Else the Host header, which any client chooses, decides the link URLs the API hands out.
+    env = {k: v for k, v in PRODUCTION.items() if k != "PUBLIC_BASE_URL"}
+
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL is required"):
+        _load(tmp_path, **env)
+
+
+def test_public_base_url_stays_optional_in_development(tmp_path):
+    assert _load(tmp_path, ADVOCACY_ENV="development")["PUBLIC_BASE_URL"] is None
+
+
+def test_trusted_proxy_hops_default_to_none(tmp_path):
+    assert _load(tmp_path, **PRODUCTION)["TRUSTED_PROXY_HOPS"] == 0
+    assert _load(tmp_path, **PRODUCTION, TRUSTED_PROXY_HOPS="2")["TRUSTED_PROXY_HOPS"] == 2
+
+
+def test_negative_trusted_proxy_hops_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_HOPS"):
+        _load(tmp_path, **PRODUCTION, TRUSTED_PROXY_HOPS="-1")
 
 
 def test_environment_defaults_to_production(tmp_path):
