@@ -10,8 +10,16 @@ from flask import g, request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
-from advocacy.errors import PROBLEM_JSON, Forbidden, ProblemSchema, Unauthorized
+from advocacy.errors import (
+    PROBLEM_JSON,
+    Forbidden,
+    NotFound,
+    ProblemSchema,
+    Unauthorized,
+    Unprocessable,
+)
 from advocacy.extensions import db
+from advocacy.fields import has_control_characters
 from advocacy.workspaces.service import Principal, authenticate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +44,25 @@ def _authenticate_request(scope: str) -> Principal:
     if not principal.allows(scope):
         raise Forbidden(f"This API key lacks the '{scope}' scope.")
     return principal
+
+
+def _check_path_identifiers(view_args: dict[str, Any]) -> None:
+    """No identifier holds a control character: a path naming one names nothing (404), and
+    a PUT that would create it is refused (422). Checked before any query (PostgreSQL
+    refuses NUL in a statement)."""
+    bad = sorted(
+        name
+        for name, value in view_args.items()
+        if isinstance(value, str) and has_control_characters(value)
+    )
+    if not bad:
+        return
+    if request.method == "PUT":
+        message = "Must not contain control characters (tab, CR, LF, ...)."
+        raise Unprocessable(
+            "An identifier in the path is not valid.", errors={name: [message] for name in bad}
+        )
+    raise NotFound("Nothing here: identifiers never contain control characters.")
 
 
 class JsonParser(FlaskParser):
@@ -65,6 +92,7 @@ class ApiBlueprint(Blueprint):
             @wraps(view)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 _authenticate_request(scope)
+                _check_path_identifiers(kwargs)
                 return view(*args, **kwargs)
 
             documented = self.doc(security=[{"bearerAuth": []}])(wrapper)
