@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import Response, g, request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
@@ -76,10 +76,22 @@ class JsonParser(FlaskParser):
             return self._handle_invalid_json_error(exc, req)  # type: ignore[arg-type]
 
 
+def _private_response_headers(response: Response) -> Response:
+    """API answers carry personal data: no cache (browser, proxy) may keep them, and no
+    browser may guess another type than the declared one."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 class ApiBlueprint(Blueprint):
     """A flask-smorest Blueprint whose views say which key scope they need."""
 
     ARGUMENTS_PARSER = JsonParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.after_request(_private_response_headers)
 
     def problem_response(self, status: int, description: str) -> Callable[[F], F]:
         """Document an error answer, with its problem+json body."""

@@ -94,3 +94,33 @@ def test_conversion_refuses_invitee_ids_with_control_characters(api, control):
 
     assert response.status_code == 422, response.json
     assert "invitee.external_id" in response.json["errors"]
+
+
+# --- response headers of answers carrying personal data ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("GET", "/api/v1/customers/ann"),
+        ("GET", "/api/v1/customers/ann/export"),
+        ("GET", "/api/v1/customers?limit=10"),
+        ("GET", "/api/v1/customers/nobody"),
+        ("PUT", "/api/v1/customers/bob"),
+    ],
+)
+def test_api_answers_are_not_stored_nor_sniffed(api, method, url):
+    put_customers(api, "ann")
+
+    response = api.client.open(url, method=method, headers=api._headers(None), json={})
+
+    assert response.status_code < 500
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_unauthenticated_api_answers_are_not_stored_either(client):
+    response = client.get("/api/v1/customers/ann")
+
+    assert response.status_code == 401
+    assert response.headers["Cache-Control"] == "no-store"
