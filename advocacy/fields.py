@@ -11,6 +11,9 @@ import marshmallow as ma
 from email_validator import EmailNotValidError, validate_email
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Identifiers take no control character at all: not even the tab, CR and LF free text may
+# hold (they would split a log line or a CSV row), nor the C1 controls.
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Lone UTF-16 surrogates arrive through JSON escapes ("\\ud800") but cannot be encoded as UTF-8.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,6 +39,11 @@ class Text(ma.fields.String):
         return text
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character (C0, DEL or C1), tab, CR and LF included."""
+    return _ANY_CONTROL.search(text) is not None
+
+
 class ExternalId(Text):
     """A CRM identifier: used in URLs, so no slashes; '~' starts our pseudonyms."""
 
@@ -44,6 +52,8 @@ class ExternalId(Text):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if has_control_characters(text):
+            raise ma.ValidationError("Must not contain control characters (tab, CR, LF, ...).")
         if "/" in text or text.startswith("~") or text != text.strip():
             raise ma.ValidationError(
                 "Must not contain '/', start with '~', or have surrounding spaces."

@@ -6,12 +6,20 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import Response, g, request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
-from advocacy.errors import PROBLEM_JSON, Forbidden, ProblemSchema, Unauthorized
+from advocacy.errors import (
+    PROBLEM_JSON,
+    Forbidden,
+    NotFound,
+    ProblemSchema,
+    Unauthorized,
+    Unprocessable,
+)
 from advocacy.extensions import db
+from advocacy.fields import has_control_characters
 from advocacy.workspaces.service import Principal, authenticate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +46,25 @@ def _authenticate_request(scope: str) -> Principal:
     return principal
 
 
+def _check_path_identifiers(view_args: dict[str, Any]) -> None:
+    """No identifier holds a control character: a path naming one names nothing (404), and
+    a PUT that would create it is refused (422). Checked before any query (PostgreSQL
+    refuses NUL in a statement)."""
+    bad = sorted(
+        name
+        for name, value in view_args.items()
+        if isinstance(value, str) and has_control_characters(value)
+    )
+    if not bad:
+        return
+    if request.method == "PUT":
+        message = "Must not contain control characters (tab, CR, LF, ...)."
+        raise Unprocessable(
+            "An identifier in the path is not valid.", errors={name: [message] for name in bad}
+        )
+    raise NotFound("Nothing here: identifiers never contain control characters.")
+
+
 class JsonParser(FlaskParser):
     """webargs' parser, also answering 400 to JSON that Python's decoder cannot take:
     nesting deeper than the recursion limit, integers longer than 4,300 digits."""
@@ -49,10 +76,22 @@ class JsonParser(FlaskParser):
             return self._handle_invalid_json_error(exc, req)  # type: ignore[arg-type]
 
 
+def _private_response_headers(response: Response) -> Response:
+    """API answers carry personal data: no cache (browser, proxy) may keep them, and no
+    browser may guess another type than the declared one."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 class ApiBlueprint(Blueprint):
     """A flask-smorest Blueprint whose views say which key scope they need."""
 
     ARGUMENTS_PARSER = JsonParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.after_request(_private_response_headers)
 
     def problem_response(self, status: int, description: str) -> Callable[[F], F]:
         """Document an error answer, with its problem+json body."""
@@ -65,6 +104,7 @@ class ApiBlueprint(Blueprint):
             @wraps(view)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 _authenticate_request(scope)
+                _check_path_identifiers(kwargs)
                 return view(*args, **kwargs)
 
             documented = self.doc(security=[{"bearerAuth": []}])(wrapper)

@@ -9,33 +9,19 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import ItemResultSchema, PageArgsSchema
+from advocacy.api.privacy import ConnectionSchema, CustomerExportSchema, CustomerSchema
 from advocacy.customers import schemas as ins
 from advocacy.customers import service
 from advocacy.errors import Unprocessable
 from advocacy.extensions import db
 from advocacy.fields import ExternalId, Timestamp
 from advocacy.ingest.batch import retry_on_conflict
+from advocacy.privacy.erasure import erase_customer
+from advocacy.privacy.export import export_customer
+from advocacy.types import utcnow
+from advocacy.web.views import forget_cached_links
 
 blp = ApiBlueprint("customers", __name__, url_prefix="/api/v1/customers", description="Customers")
-
-
-class ConsentOutSchema(ma.Schema):
-    email = ma.fields.Boolean()
-    sms = ma.fields.Boolean()
-    social = ma.fields.Boolean()
-
-
-class CustomerSchema(ma.Schema):
-    external_id = ma.fields.String()
-    email = ma.fields.String(allow_none=True)
-    first_name = ma.fields.String(allow_none=True)
-    last_name = ma.fields.String(allow_none=True)
-    locale = ma.fields.String(allow_none=True)
-    followers = ma.fields.Integer(allow_none=True)
-    consent = ma.fields.Nested(ConsentOutSchema)
-    attributes = ma.fields.Dict()
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
 
 
 class CustomerPageSchema(ma.Schema):
@@ -52,52 +38,9 @@ class CustomerWriteResultSchema(ma.Schema):
     customer = ma.fields.Nested(CustomerSchema)
 
 
-class ConnectionSchema(ma.Schema):
-    source = ma.fields.String()
-    target = ma.fields.String()
-    direction = ma.fields.String(metadata={"description": "out: they interact; in: with them"})
-    channel = ma.fields.String()
-    replies = ma.fields.Integer()
-    likes = ma.fields.Integer()
-    shares = ma.fields.Integer()
-    messages = ma.fields.Integer()
-    follows = ma.fields.Boolean()
-    sentiment = ma.fields.Float(allow_none=True)
-    last_interaction_at = ma.fields.DateTime(allow_none=True)
-    updated_at = ma.fields.DateTime()
-
-
 class ConnectionPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ConnectionSchema))
     next_cursor = ma.fields.String(allow_none=True)
-
-
-class EventSchema(ma.Schema):
-    event_id = ma.fields.String(allow_none=True)
-    kind = ma.fields.String()
-    label = ma.fields.String(allow_none=True)
-    value = ma.fields.Integer(allow_none=True)
-    amount = ma.fields.Integer(allow_none=True)
-    currency = ma.fields.String(allow_none=True)
-    occurred_at = ma.fields.DateTime()
-
-
-class MentionSchema(ma.Schema):
-    external_id = ma.fields.String()
-    channel = ma.fields.String()
-    text = ma.fields.String(allow_none=True)
-    language = ma.fields.String(allow_none=True)
-    sentiment = ma.fields.Float()
-    sentiment_source = ma.fields.String()
-    reach = ma.fields.Integer(allow_none=True)
-    occurred_at = ma.fields.DateTime()
-
-
-class CustomerExportSchema(ma.Schema):
-    customer = ma.fields.Nested(CustomerSchema)
-    events = ma.fields.List(ma.fields.Nested(EventSchema))
-    mentions = ma.fields.List(ma.fields.Nested(MentionSchema))
-    connections = ma.fields.List(ma.fields.Nested(ConnectionSchema))
 
 
 @blp.route("")
@@ -139,9 +82,15 @@ class CustomerResource(MethodView):
     @blp.response(204)
     @blp.problem_response(404, "No such customer in this workspace")
     def delete(self, external_id: str) -> None:
-        """Erase a customer: personal data, connections, mention texts."""
-        service.erase_customer(db.session, current_principal().workspace_id, external_id)
+        """Erase a customer: every personal field in every table (see README, Privacy)."""
+        erasure = erase_customer(
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            external_id=external_id,
+            now=utcnow(),
+        )
         db.session.commit()
+        forget_cached_links(erasure.revoked_link_ids)
 
 
 @blp.route("/<string:external_id>/export")
@@ -150,8 +99,10 @@ class CustomerExport(MethodView):
     @blp.response(200, CustomerExportSchema)
     @blp.problem_response(404, "No such customer in this workspace")
     def get(self, external_id: str) -> dict[str, Any]:
-        """Everything held about a customer, as JSON."""
-        return service.export_customer(db.session, current_principal().workspace_id, external_id)
+        """Everything held about a customer, grouped by kind."""
+        return export_customer(
+            db.session, workspace_id=current_principal().workspace_id, external_id=external_id
+        )
 
 
 @blp.route("/<string:external_id>/connections")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from functools import cache
 from typing import Any
@@ -15,6 +13,7 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import BatchResultSchema
+from advocacy.csvexport import csv_text
 from advocacy.extensions import db
 from advocacy.fields import BatchItems, Text
 from advocacy.ingest.batch import summarise
@@ -158,12 +157,8 @@ class CampaignKpisSchema(ma.Schema):
 
 
 def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
     return Response(
-        buffer.getvalue(),
+        csv_text(rows, list(rows[0])),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, text, update
+from sqlalchemy import insert, or_, select, text, update
 
 from advocacy.customers import sentiment
 from advocacy.customers.emails import normalize_email
@@ -209,33 +208,6 @@ def list_customers(
     )
 
 
-def erase_customer(session: DbSession, workspace_id: int, external_id: str) -> None:
-    """Erase a person: personal fields, their connections, their mentions' texts.
-
-    The row stays under a random pseudonym so aggregates (event amounts, and
-    later ledger entries) still add up; nothing left names the person.
-    """
-    customer = get_customer(session, workspace_id, external_id)
-    session.execute(
-        delete(Connection).where(
-            Connection.workspace_id == workspace_id,
-            or_(Connection.source_id == customer.id, Connection.target_id == customer.id),
-        )
-    )
-    session.execute(
-        update(Mention)
-        .where(Mention.workspace_id == workspace_id, Mention.customer_id == customer.id)
-        .values(text=None, updated_at=utcnow())
-    )
-    customer.external_id = "~" + uuid.uuid4().hex
-    for column in CUSTOMER_COLUMNS:
-        setattr(customer, column, None)
-    customer.consent_email = customer.consent_sms = customer.consent_social = False
-    customer.attributes = {}
-    customer.erased_at = customer.updated_at = utcnow()
-    session.flush()
-
-
 # --- engagement events ----------------------------------------------------
 
 EVENT_COLUMNS = ("customer_id", "kind", "label", "value", "amount", "currency", "occurred_at")
@@ -385,28 +357,6 @@ def list_connections(
         for r in rows
     ]
     return items, next_cursor
-
-
-def export_customer(session: DbSession, workspace_id: int, external_id: str) -> dict[str, Any]:
-    """Everything held about one person (data subject access request)."""
-    customer = get_customer(session, workspace_id, external_id)
-    events = session.scalars(
-        select(EngagementEvent)
-        .where(EngagementEvent.customer_id == customer.id)
-        .order_by(EngagementEvent.occurred_at, EngagementEvent.id)
-    )
-    mentions = session.scalars(
-        select(Mention)
-        .where(Mention.customer_id == customer.id)
-        .order_by(Mention.occurred_at, Mention.id)
-    )
-    connections, _ = list_connections(session, workspace_id, external_id, limit=10**9, cursor=None)
-    return {
-        "customer": customer,
-        "events": list(events),
-        "mentions": list(mentions),
-        "connections": connections,
-    }
 
 
 _TABLES = {

@@ -83,6 +83,12 @@ class LinkCache:
             else:
                 self.put(link_id, state, read_at)
 
+    def forget(self, link_ids: Iterable[int]) -> None:
+        """Drop these links' entries: the next click reads them (a revocation made by this
+        process takes effect here at once; other processes see it within ``seconds``)."""
+        for link_id in link_ids:
+            self._entries.pop(link_id, None)
+
     def clear(self) -> None:
         self._entries.clear()
         self._used.clear()

@@ -11,7 +11,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
@@ -77,6 +77,13 @@ def _link_cache() -> LinkCache | None:
     if cache is None or cache.seconds != seconds:
         cache = current_app.extensions[LINK_CACHE] = LinkCache(seconds)
     return cache
+
+
+def forget_cached_links(link_ids: Iterable[int]) -> None:
+    """Make this process's click path read these links again (after revoking them)."""
+    cache: LinkCache | None = current_app.extensions.get(LINK_CACHE)
+    if cache is not None:
+        cache.forget(link_ids)
 
 
 def _keep_fresh(cache: LinkCache | None, engine: Engine) -> None:

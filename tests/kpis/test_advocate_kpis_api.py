@@ -7,6 +7,9 @@ import io
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+
+from advocacy.customers.models import Customer
 
 URL = "/api/v1/campaigns/{}/advocates/kpis?from=2026-03-10&to=2026-03-12"
 
@@ -79,6 +82,24 @@ def test_csv_lists_every_advocate(api: Any, seeded: Any) -> None:
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["advocate"] for r in rows] == ["ann", "bob", "cat"]
     assert rows[1]["revenue_other_currencies"] == "USD:5000"
+
+
+@pytest.mark.parametrize(
+    "crm_id", ['=HYPERLINK("https://evil.example","x")', "+1+1", "-1+1", "@SUM(1)", "\tx", "\rx"]
+)
+def test_csv_writes_formula_shaped_customer_ids_as_text(
+    api: Any, seeded: Any, session: Any, crm_id: str
+) -> None:
+    session.execute(
+        update(Customer).where(Customer.external_id == "cat").values(external_id=crm_id)
+    )
+    session.commit()
+
+    response = api.get(URL.format(seeded.campaign.id) + "&format=csv&sort=advocate")
+
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert "'" + crm_id in [r["advocate"] for r in rows]
+    assert crm_id not in [r["advocate"] for r in rows]
 
 
 @pytest.mark.parametrize(

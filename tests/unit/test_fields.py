@@ -75,7 +75,22 @@ def test_external_id_accepts_crm_ids(value):
     assert _load(ExternalId(), value) == value
 
 
-@pytest.mark.parametrize("value", ["", "x" * 129, "a/b", "~pseudonym", " pad", "pad ", "a\x00b"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "x" * 129,
+        "a/b",
+        "~pseudonym",
+        " pad",
+        "pad ",
+        "a\x00b",
+        "a\rb",
+        "a\nb",
+        "a\tb",
+        "a\x85b",
+    ],
+)
 def test_external_id_rejects_unusable_ids(value):
     assert _rejects(ExternalId(), value)
 
