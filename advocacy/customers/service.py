@@ -153,7 +153,7 @@ def _customer_values(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def upsert_customers(
-    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Create or replace customers by ``external_id``; the last of duplicates wins."""
     entries: list[Entry] = [((item["external_id"],), _customer_values(item)) for item in items]
@@ -161,7 +161,7 @@ def upsert_customers(
 
 
 def resolve_customer_ids(
-    session: DbSession, workspace_id: int, external_ids: Iterable[str | None]
+    session: DbSession, *, workspace_id: int, external_ids: Iterable[str | None]
 ) -> dict[str, int]:
     """Map external ids to row ids; erased and unknown ones are simply absent."""
     wanted = {e for e in external_ids if e}
@@ -175,7 +175,7 @@ def resolve_customer_ids(
     return {row.external_id: row.id for row in rows}
 
 
-def get_customer(session: DbSession, workspace_id: int, external_id: str) -> Customer:
+def get_customer(session: DbSession, *, workspace_id: int, external_id: str) -> Customer:
     if "\x00" in external_id:  # no customer has one, and PostgreSQL refuses NUL in a query
         raise NotFound(f"No customer {external_id!r} in this workspace.")
     customer = session.scalar(
@@ -192,8 +192,8 @@ def get_customer(session: DbSession, workspace_id: int, external_id: str) -> Cus
 
 def list_customers(
     session: DbSession,
-    workspace_id: int,
     *,
+    workspace_id: int,
     limit: int,
     cursor: str | None = None,
     updated_since: datetime | None = None,
@@ -209,13 +209,13 @@ def list_customers(
     )
 
 
-def erase_customer(session: DbSession, workspace_id: int, external_id: str) -> None:
+def erase_customer(session: DbSession, *, workspace_id: int, external_id: str) -> None:
     """Erase a person: personal fields, their connections, their mentions' texts.
 
     The row stays under a random pseudonym so aggregates (event amounts, and
     later ledger entries) still add up; nothing left names the person.
     """
-    customer = get_customer(session, workspace_id, external_id)
+    customer = get_customer(session, workspace_id=workspace_id, external_id=external_id)
     session.execute(
         delete(Connection).where(
             Connection.workspace_id == workspace_id,
@@ -254,11 +254,13 @@ def event_key(values: dict[str, Any]) -> str:
 
 
 def record_events(
-    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Record CRM events by ``event_id`` (derived from the content when absent):
     an event seen before is updated or left unchanged, never duplicated."""
-    customers = resolve_customer_ids(session, workspace_id, (i["customer"] for i in items))
+    customers = resolve_customer_ids(
+        session, workspace_id=workspace_id, external_ids=(i["customer"] for i in items)
+    )
     prepared: list[Entry] = []
     for item in items:
         customer_id = customers.get(item["customer"])
@@ -285,10 +287,12 @@ MENTION_COLUMNS = (
 
 
 def record_mentions(
-    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Upsert mentions by ``external_id``, scoring text that came without a sentiment."""
-    customers = resolve_customer_ids(session, workspace_id, (i.get("customer") for i in items))
+    customers = resolve_customer_ids(
+        session, workspace_id=workspace_id, external_ids=(i.get("customer") for i in items)
+    )
     entries: list[Entry] = []
     for item in items:
         customer_id = None
@@ -329,11 +333,13 @@ CONNECTION_COLUMNS = (
 
 
 def upsert_connections(
-    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Upsert directed edges by (source, target, channel); counts are absolute, not added."""
     customers = resolve_customer_ids(
-        session, workspace_id, [i["source"] for i in items] + [i["target"] for i in items]
+        session,
+        workspace_id=workspace_id,
+        external_ids=[i["source"] for i in items] + [i["target"] for i in items],
     )
     entries: list[Entry] = []
     for item in items:
@@ -356,10 +362,10 @@ def upsert_connections(
 
 
 def list_connections(
-    session: DbSession, workspace_id: int, external_id: str, *, limit: int, cursor: str | None
+    session: DbSession, *, workspace_id: int, external_id: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A customer's ties in both directions, by id."""
-    customer = get_customer(session, workspace_id, external_id)
+    customer = get_customer(session, workspace_id=workspace_id, external_id=external_id)
     query = select(Connection).where(
         Connection.workspace_id == workspace_id,
         or_(Connection.source_id == customer.id, Connection.target_id == customer.id),
@@ -387,9 +393,9 @@ def list_connections(
     return items, next_cursor
 
 
-def export_customer(session: DbSession, workspace_id: int, external_id: str) -> dict[str, Any]:
+def export_customer(session: DbSession, *, workspace_id: int, external_id: str) -> dict[str, Any]:
     """Everything held about one person (data subject access request)."""
-    customer = get_customer(session, workspace_id, external_id)
+    customer = get_customer(session, workspace_id=workspace_id, external_id=external_id)
     events = session.scalars(
         select(EngagementEvent)
         .where(EngagementEvent.customer_id == customer.id)
@@ -400,7 +406,9 @@ def export_customer(session: DbSession, workspace_id: int, external_id: str) -> 
         .where(Mention.customer_id == customer.id)
         .order_by(Mention.occurred_at, Mention.id)
     )
-    connections, _ = list_connections(session, workspace_id, external_id, limit=10**9, cursor=None)
+    connections, _ = list_connections(
+        session, workspace_id=workspace_id, external_id=external_id, limit=10**9, cursor=None
+    )
     return {
         "customer": customer,
         "events": list(events),
@@ -417,7 +425,7 @@ _TABLES = {
 }
 
 
-def refresh_statistics(session: DbSession, kind: str) -> None:
+def refresh_statistics(session: DbSession, *, kind: str) -> None:
     """ANALYZE the tables a bulk load of ``kind`` reads (PostgreSQL; a no-op elsewhere).
 
     PostgreSQL's ANALYZE counts rows the current transaction inserted, so a long import
