@@ -11,6 +11,7 @@ from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import ItemResultSchema, PageArgsSchema
 from advocacy.customers import schemas as ins
 from advocacy.customers import service
+from advocacy.customers.service import CONNECTION_COLUMNS, ConnectionView
 from advocacy.errors import Unprocessable
 from advocacy.extensions import db
 from advocacy.fields import ExternalId, Timestamp
@@ -65,6 +66,17 @@ class ConnectionSchema(ma.Schema):
     sentiment = ma.fields.Float(allow_none=True)
     last_interaction_at = ma.fields.DateTime(allow_none=True)
     updated_at = ma.fields.DateTime()
+
+    @ma.pre_dump
+    def _from_view(self, view: ConnectionView, **_: Any) -> dict[str, Any]:
+        tie = view.connection
+        return {
+            **{name: getattr(tie, name) for name in ("channel", *CONNECTION_COLUMNS)},
+            "source": view.source,
+            "target": view.target,
+            "direction": view.direction,
+            "updated_at": tie.updated_at,
+        }
 
 
 class ConnectionPageSchema(ma.Schema):
