@@ -333,6 +333,18 @@ class EnrollReportSchema(ma.Schema):
     results = ma.fields.List(ma.fields.Nested(EnrollResultSchema))
 
 
+_ENROLLMENT_COLUMNS = (
+    "method",
+    "position",
+    "score",
+    "marginal_gain",
+    "snapshot_id",
+    "enrolled_by_key_id",
+    "enrolled_at",
+    "withdrawn_at",
+)
+
+
 class EnrollmentSchema(ma.Schema):
     customer = ma.fields.String()
     active = ma.fields.Boolean()
@@ -347,6 +359,17 @@ class EnrollmentSchema(ma.Schema):
     enrolled_by_key_id = ma.fields.Integer(allow_none=True)
     enrolled_at = ma.fields.DateTime()
     withdrawn_at = ma.fields.DateTime(allow_none=True)
+
+    @ma.pre_dump
+    def _from_row(self, row: Any, **_: Any) -> dict[str, Any]:
+        """An (enrollment, customer external id, snapshot version) row."""
+        enrollment, external_id, version = row
+        return {
+            **{name: getattr(enrollment, name) for name in _ENROLLMENT_COLUMNS},
+            "customer": external_id,
+            "active": enrollment.withdrawn_at is None,
+            "snapshot_version": version,
+        }
 
 
 class EnrollmentPageSchema(ma.Schema):
@@ -364,7 +387,9 @@ class Campaigns(MethodView):
     @blp.response(200, CampaignPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List campaigns, newest first, with a cursor."""
-        items, cursor = service.list_campaigns(db.session, current_principal().workspace_id, **args)
+        items, cursor = service.list_campaigns(
+            db.session, workspace_id=current_principal().workspace_id, **args
+        )
         return {"items": items, "next_cursor": cursor}
 
     @blp.requires("campaigns")
@@ -374,7 +399,10 @@ class Campaigns(MethodView):
         """Create a draft campaign."""
         principal = current_principal()
         campaign = service.create_campaign(
-            db.session, principal.workspace_id, api_key_id=principal.api_key_id, values=values
+            db.session,
+            workspace_id=principal.workspace_id,
+            api_key_id=principal.api_key_id,
+            values=values,
         )
         db.session.commit()
         return campaign
@@ -387,7 +415,9 @@ class CampaignResource(MethodView):
     @blp.problem_response(404, "No such campaign in this workspace")
     def get(self, campaign_id: int) -> Any:
         """Read one campaign."""
-        return service.get_campaign(db.session, current_principal().workspace_id, campaign_id)
+        return service.get_campaign(
+            db.session, workspace_id=current_principal().workspace_id, campaign_id=campaign_id
+        )
 
     @blp.requires("campaigns")
     @blp.arguments(CampaignPatchSchema)
@@ -399,8 +429,8 @@ class CampaignResource(MethodView):
         principal = current_principal()
         campaign = service.update_campaign(
             db.session,
-            principal.workspace_id,
-            campaign_id,
+            workspace_id=principal.workspace_id,
+            campaign_id=campaign_id,
             api_key_id=principal.api_key_id,
             changes=changes,
         )
@@ -417,7 +447,10 @@ class CampaignAuditTrail(MethodView):
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Who changed rewards, status, URLs and disclosure, when, from what to what."""
         items, cursor = service.list_audit(
-            db.session, current_principal().workspace_id, campaign_id, **args
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            campaign_id=campaign_id,
+            **args,
         )
         return {"items": items, "next_cursor": cursor}
 
@@ -431,7 +464,10 @@ class Enrollments(MethodView):
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """The enrolled advocates and how each was chosen."""
         items, cursor = enrollments.list_enrollments(
-            db.session, current_principal().workspace_id, campaign_id, **args
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            campaign_id=campaign_id,
+            **args,
         )
         return {"items": items, "next_cursor": cursor}
 
@@ -445,8 +481,8 @@ class Enrollments(MethodView):
         principal = current_principal()
         report = enrollments.enroll_advocates(
             db.session,
-            principal.workspace_id,
-            campaign_id,
+            workspace_id=principal.workspace_id,
+            campaign_id=campaign_id,
             api_key_id=principal.api_key_id,
             **args,
         )
@@ -469,6 +505,9 @@ class EnrollmentResource(MethodView):
     def delete(self, campaign_id: int, external_id: str) -> None:
         """Withdraw an advocate; their links stop working."""
         enrollments.withdraw_enrollment(
-            db.session, current_principal().workspace_id, campaign_id, external_id
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            campaign_id=campaign_id,
+            customer_external_id=external_id,
         )
         db.session.commit()
