@@ -49,6 +49,7 @@ def register_console(app: Flask) -> None:
         advocates,
         auth,
         campaigns,
+        invitations,
         listening,
         overview,
         review,
@@ -56,7 +57,7 @@ def register_console(app: Flask) -> None:
         site,
     )
 
-    pages = (auth, overview, advocates, campaigns, review, listening, settings)
+    pages = (auth, invitations, overview, advocates, campaigns, review, listening, settings)
     # CSRF is checked by the console's before_request (the API authenticates by key).
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     # A token lives as long as the sign-in session, not one hour: a page left open over

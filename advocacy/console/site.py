@@ -57,7 +57,9 @@ def _security_headers(response: Response) -> Response:
 
 
 def _page_context() -> dict[str, Any]:
-    section = (request.blueprint or "").rpartition(".")[2]
+    # "console.settings.staff" -> "settings": the page (and nav link) a view belongs to.
+    parts = (request.blueprint or "").split(".")
+    section = parts[1] if len(parts) > 1 else ""
     if not current_user.is_authenticated:
         return {"section": section, "signed_in": False}
     try:
