@@ -64,7 +64,11 @@ def register_console(app: Flask) -> None:
     # lunch still submits.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # Not login_manager.init_app(app): it adds an app-wide after_request for remember-me
+    # cookies (never used here) and a context processor, both of which open the session on
+    # every request, so the public pages would answer "Vary: Cookie" and load the user.
+    # The console's own context processor provides current_user.
+    app.login_manager = login_manager  # type: ignore[attr-defined]
     login_manager.user_loader(access.load_user)
     login_manager.unauthorized_handler(site.unauthorized)
     login_manager.session_protection = "basic"

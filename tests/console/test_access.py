@@ -81,3 +81,9 @@ def test_a_console_view_that_declares_no_access_fails_closed(database_url):
         db.engine.dispose()
     assert response.status_code == 500
     assert b"secret" not in response.data
+
+
+def test_public_pages_do_not_open_the_staff_session(console, client):
+    console.sign_in("viewer")
+    response = client.get("/i/unknown-token")  # a public page, with the staff cookie sent
+    assert "Cookie" not in response.headers.get("Vary", "")
