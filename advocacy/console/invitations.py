@@ -14,10 +14,11 @@ from flask.typing import ResponseReturnValue
 
 from advocacy.console import accounts, tokens
 from advocacy.console.access import public
+from advocacy.console.auth import failed_attempt, sign_in_ip_limit
 from advocacy.console.forms import ExistingAccountForm, NewAccountForm, NewPasswordForm
 from advocacy.console.rendering import form_with_errors, render_page
 from advocacy.errors import Unprocessable
-from advocacy.extensions import db
+from advocacy.extensions import db, limiter
 from advocacy.workspaces import settings as workspace_settings
 from advocacy.workspaces.models import Workspace
 from advocacy.workspaces.service import get_workspace
@@ -32,8 +33,15 @@ def _brand(workspace_id: int | None) -> workspace_settings.WorkspaceSettings | N
     return workspace_settings.workspace_settings(workspace) if workspace else None
 
 
+# Wrong passwords typed here (an existing account joining) count like failed sign-ins.
+_limited = limiter.limit(
+    sign_in_ip_limit, methods=["POST"], deduct_when=failed_attempt, scope="staff-links-ip"
+)
+
+
 @bp.route("/invitations/<secret>", methods=["GET", "POST"])
 @public
+@_limited
 def accept(secret: str) -> ResponseReturnValue:
     """Accept an invitation: choose a password (or prove the one you have)."""
     token = tokens.find_token(db.session, "invitation", secret)
@@ -69,6 +77,7 @@ def accept(secret: str) -> ResponseReturnValue:
 
 @bp.route("/reset/<secret>", methods=["GET", "POST"])
 @public
+@_limited
 def reset(secret: str) -> ResponseReturnValue:
     """Choose a new password with a reset link."""
     token = tokens.find_token(db.session, "reset", secret)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from advocacy.console import tokens
 from tests.console.conftest import PASSWORD
+from tests.factories import make_workspace
 
 
 @pytest.fixture
@@ -37,3 +39,16 @@ def test_successful_sign_ins_use_no_budget(console, limits):
     for _ in range(5):
         assert console.sign_in_as(user.email).status_code == 302
         console.post("/logout")
+
+
+def test_wrong_passwords_on_an_invitation_link_are_limited_too(console, limits, session):
+    existing = console.add_staff("viewer", email="known@staff.example")
+    second = make_workspace(session, "Second")
+    issued = tokens.invite_staff(
+        session, workspace_id=second.id, email=existing.email, role="viewer", invited_by=None
+    )
+    session.commit()
+    path = f"/invitations/{issued.secret}"
+    for _ in range(6):
+        assert console.post(path, data={"password": "guessing wrong"}).status_code == 422
+    assert console.post(path, data={"password": PASSWORD}).status_code == 429
