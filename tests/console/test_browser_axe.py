@@ -120,3 +120,30 @@ def test_api_docs_work_offline_with_their_csp(live_console, page):
     page.screenshot(path=str(live_console.shots / "api-docs.png"))
     assert page.csp_errors == []
     assert all(url.startswith(live_console.base_url) for url in page.requested)
+
+
+def test_owner_creates_a_key_and_revoking_asks_first(live_console, page):
+    page.goto(f"{live_console.base_url}/settings/")
+    if "/login" in page.url:
+        page.get_by_label("Email").fill(live_console.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_console.base_url}/")
+        page.goto(f"{live_console.base_url}/settings/")
+    page.get_by_label("Key name").fill("browser key")
+    page.get_by_label("read", exact=True).check()
+    page.get_by_role("button", name="Create key").click()
+    secret = page.locator("#one-time-secret").inner_text()
+    assert secret.startswith("adv_")
+    _check(page, live_console, "settings-new-key")
+
+    page.goto(f"{live_console.base_url}/settings/")
+    revoke = page.get_by_role("button", name="Revoke browser key")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    revoke.click()
+    assert page.get_by_role("button", name="Revoke browser key").is_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke browser key").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert page.get_by_text("API key revoked.").is_visible()
+    assert not page.get_by_role("button", name="Revoke browser key").is_visible()
