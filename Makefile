@@ -27,6 +27,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-missing --print-usage --base-url http://$(HOST):$(PORT)
+	$(FLASK) staff demo-owner --base-url http://$(HOST):$(PORT)
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
 test: install-dev

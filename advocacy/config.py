@@ -197,6 +197,9 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=STAFF_SESSION_HOURS),
+        # The cookie is set at sign-in and lives as long as the server-side session (an
+        # absolute 12 hours); not re-sent with every response, public pages included.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         # Failed console sign-ins, per client IP and per email address.
         "STAFF_SIGN_IN_IP_LIMIT": _rate_limit(
             env, "STAFF_SIGN_IN_IP_LIMIT", DEFAULT_STAFF_SIGN_IN_IP_LIMIT

@@ -121,6 +121,7 @@ def init_app(app: Flask) -> None:
                     "duration_ms": round(duration * 1000, 2) if duration is not None else None,
                     "workspace_id": principal.workspace_id if principal else None,
                     "api_key_id": principal.api_key_id if principal else None,
+                    "staff_user_id": principal.staff_user_id if principal else None,
                 },
             )
         return response

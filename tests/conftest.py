@@ -87,6 +87,18 @@ def client(app: Flask, session: Any) -> FlaskClient:
 
 
 @pytest.fixture
+def cli(app: Flask, session: Any) -> Any:
+    """Invoke a CLI command inside the test's rolled-back transaction: ``cli("staff", ...)``;
+    ``input=`` feeds standard input."""
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(args=list(args), input=input)
+
+    return invoke
+
+
+@pytest.fixture
 def workspace(session: Any) -> Any:
     return make_workspace(session, "Acme")
 

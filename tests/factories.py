@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from advocacy import create_app
 from advocacy.campaigns.models import Campaign, CampaignAudit, Enrollment
+from advocacy.console.models import Membership, StaffToken
 from advocacy.customers.models import Customer
 from advocacy.extensions import db
 from advocacy.links.models import Click, ReferralLink
@@ -137,8 +138,19 @@ def enroll(session: Any, campaign: Any, customer_external_id: str) -> Any:
 
 def delete_workspace(session: Any, workspace_id: int) -> None:
     """Delete a workspace committed for real (threads, live servers) with its customers,
-    campaigns, links and clicks: what the links tests create."""
-    for model in (Click, ReferralLink, Enrollment, CampaignAudit, Campaign, Customer, ApiKey):
+    campaigns, links and clicks, staff memberships and invitations: what the links and
+    console tests create."""
+    for model in (
+        Click,
+        ReferralLink,
+        Enrollment,
+        CampaignAudit,
+        Campaign,
+        Customer,
+        ApiKey,
+        Membership,
+        StaffToken,
+    ):
         session.execute(delete(model).where(model.workspace_id == workspace_id))
     session.execute(delete(Workspace).where(Workspace.id == workspace_id))
     session.commit()

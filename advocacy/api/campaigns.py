@@ -281,6 +281,9 @@ class AuditEntrySchema(ma.Schema):
     id = ma.fields.Integer()
     at = ma.fields.DateTime()
     api_key_id = ma.fields.Integer(allow_none=True, metadata={"description": "Who: the API key"})
+    staff_user_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Who: the staff member (in the console)"}
+    )
     field = ma.fields.String(
         metadata={
             "description": "status, inviter_reward, invitee_reward, landing_url, "
@@ -340,6 +343,7 @@ _ENROLLMENT_COLUMNS = (
     "marginal_gain",
     "snapshot_id",
     "enrolled_by_key_id",
+    "enrolled_by_staff_id",
     "enrolled_at",
     "withdrawn_at",
 )
@@ -357,6 +361,9 @@ class EnrollmentSchema(ma.Schema):
         allow_none=True, metadata={"description": "null once the snapshot has been pruned"}
     )
     enrolled_by_key_id = ma.fields.Integer(allow_none=True)
+    enrolled_by_staff_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The staff member, when enrolled in the console"}
+    )
     enrolled_at = ma.fields.DateTime()
     withdrawn_at = ma.fields.DateTime(allow_none=True)
 

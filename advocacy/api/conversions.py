@@ -136,6 +136,12 @@ class RewardHistorySchema(ma.Schema):
     to_state = ma.fields.String()
     reason = ma.fields.String(allow_none=True)
     at = ma.fields.DateTime()
+    api_key_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Who: the API key (null: the service)"}
+    )
+    staff_user_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Who: the staff member (in the console)"}
+    )
 
 
 class EarnedRewardSchema(ma.Schema):

@@ -1,4 +1,5 @@
-"""The calling key's workspace: the domains campaigns may send people to."""
+"""The calling key's workspace: the domains campaigns may send people to, its time zone and
+brand."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask.views import MethodView
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.extensions import db
 from advocacy.fields import Text
-from advocacy.workspaces import allowed_domains
+from advocacy.workspaces import allowed_domains, settings
 
 blp = ApiBlueprint(
     "workspace", __name__, url_prefix="/api/v1/workspace", description="Workspace settings"
@@ -60,6 +61,43 @@ class AllowedDomains(MethodView):
         """Replace the allowed domains (admin keys only)."""
         result = allowed_domains.set_allowed_domains(
             db.session, workspace_id=current_principal().workspace_id, domains=args["domains"]
+        )
+        db.session.commit()
+        return result
+
+
+class SettingsSchema(ma.Schema):
+    time_zone = ma.fields.String(
+        metadata={"description": "IANA zone in which dates are shown and KPI days bucketed"}
+    )
+    brand_name = ma.fields.String(
+        metadata={"description": "Shown on invitation pages (default: the workspace name)"}
+    )
+    brand_colour = ma.fields.String(metadata={"description": "#rrggbb, for invitation pages"})
+
+
+class SettingsArgsSchema(ma.Schema):
+    time_zone = Text(max_length=64, metadata={"description": "e.g. Europe/Berlin"})
+    brand_name = Text(max_length=200, metadata={"description": "Empty: the workspace name"})
+    brand_colour = Text(max_length=7, metadata={"description": "#rrggbb; empty: the default"})
+
+
+@blp.route("/settings")
+class Settings(MethodView):
+    @blp.requires("read")
+    @blp.response(200, SettingsSchema)
+    def get(self) -> Any:
+        """The workspace's time zone and brand."""
+        return settings.get_workspace_settings(db.session, current_principal().workspace_id)
+
+    @blp.requires("admin")
+    @blp.arguments(SettingsArgsSchema)
+    @blp.response(200, SettingsSchema)
+    @blp.problem_response(422, "Unknown time zone or a malformed colour")
+    def patch(self, args: dict[str, Any]) -> Any:
+        """Change the time zone or brand (admin keys only)."""
+        result = settings.update_workspace_settings(
+            db.session, current_principal().workspace_id, changes=args
         )
         db.session.commit()
         return result

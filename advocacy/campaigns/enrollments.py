@@ -25,6 +25,7 @@ from advocacy.graph.sentiment import gate_names
 from advocacy.pagination import page_by_id
 from advocacy.types import DbSession, utcnow
 from advocacy.upserts import insert_ignoring_conflicts
+from advocacy.workspaces.service import Actor
 
 ENROLLED, ALREADY_ENROLLED, REFUSED = "enrolled", "already_enrolled", "refused"
 NOT_RANKED_YET = "not ranked yet"
@@ -83,6 +84,7 @@ def enroll_advocates(
     customers: Sequence[str] | None = None,
     strategy: str | None = None,
     k: int | None = None,
+    staff_user_id: int | None = None,
 ) -> EnrollmentReport:
     """Enroll named customers, or k chosen by a strategy over the latest ranking.
 
@@ -97,21 +99,22 @@ def enroll_advocates(
     if campaign.status == "ended":
         raise Conflict("The campaign has ended: nobody can be enrolled any more.")
     snapshot = _snapshot_or_none(session, workspace_id)
+    actor = Actor(api_key_id, staff_user_id)
     if strategy is not None:
         if snapshot is None:
             hint = "No ranking yet: POST /api/v1/advocates/rank first, then enroll by strategy."
             raise Conflict(hint, errors={"strategy": [hint]})
         return _enroll_by_strategy(
-            session, campaign, snapshot, api_key_id=api_key_id, strategy=strategy, k=k or 0
+            session, campaign, snapshot, actor=actor, strategy=strategy, k=k or 0
         )
-    return _enroll_named(session, campaign, snapshot, api_key_id, list(customers or []))
+    return _enroll_named(session, campaign, snapshot, actor, list(customers or []))
 
 
 def _enroll_named(
     session: DbSession,
     campaign: Campaign,
     snapshot: RankingSnapshot | None,
-    api_key_id: int | None,
+    actor: Actor,
     external_ids: list[str],
 ) -> EnrollmentReport:
     wanted = list(dict.fromkeys(external_ids))
@@ -201,7 +204,7 @@ def _enroll_named(
         )
         results.append(result)
         candidates.append((row.id, values, result))
-    _write_enrollments(session, campaign, api_key_id, candidates)
+    _write_enrollments(session, campaign, actor, candidates)
     return EnrollmentReport("manual", snapshot, results)
 
 
@@ -210,7 +213,7 @@ def _enroll_by_strategy(
     campaign: Campaign,
     snapshot: RankingSnapshot,
     *,
-    api_key_id: int | None,
+    actor: Actor,
     strategy: str,
     k: int,
 ) -> EnrollmentReport:
@@ -262,14 +265,14 @@ def _enroll_by_strategy(
         )
         results.append(result)
         candidates.append((ids[pick["external_id"]], values, result))
-    _write_enrollments(session, campaign, api_key_id, candidates)
+    _write_enrollments(session, campaign, actor, candidates)
     return EnrollmentReport(strategy, selection.snapshot, results, selection.expected_reach)
 
 
 def _write_enrollments(
     session: DbSession,
     campaign: Campaign,
-    api_key_id: int | None,
+    actor: Actor,
     candidates: list[tuple[int, dict[str, Any], dict[str, Any]]],
 ) -> None:
     """Insert new enrollments, revive withdrawn ones; mark the others already enrolled.
@@ -301,7 +304,8 @@ def _write_enrollments(
                     "workspace_id": campaign.workspace_id,
                     "campaign_id": campaign.id,
                     "customer_id": customer_id,
-                    "enrolled_by_key_id": api_key_id,
+                    "enrolled_by_key_id": actor.api_key_id,
+                    "enrolled_by_staff_id": actor.staff_user_id,
                     "enrolled_at": now,
                     "withdrawn_at": None,
                     **values,
@@ -313,7 +317,13 @@ def _write_enrollments(
             revived = session.execute(
                 update(table)
                 .where(table.c.id == current.id, table.c.withdrawn_at.is_not(None))
-                .values(enrolled_by_key_id=api_key_id, enrolled_at=now, withdrawn_at=None, **values)
+                .values(
+                    enrolled_by_key_id=actor.api_key_id,
+                    enrolled_by_staff_id=actor.staff_user_id,
+                    enrolled_at=now,
+                    withdrawn_at=None,
+                    **values,
+                )
             )
             if revived.rowcount == 1:  # type: ignore[attr-defined]
                 result["note"] = "re-enrolled after withdrawal"

@@ -148,6 +148,7 @@ def _record_audit(
     before: Mapping[str, Any],
     after: Mapping[str, Any],
     at: datetime,
+    staff_user_id: int | None = None,
 ) -> None:
     old, new = _audited(before), _audited(after)
     for name in [*new, *(n for n in old if n not in new)]:
@@ -157,6 +158,7 @@ def _record_audit(
                     workspace_id=campaign.workspace_id,
                     campaign_id=campaign.id,
                     api_key_id=api_key_id,
+                    staff_user_id=staff_user_id,
                     at=at,
                     field=name,
                     old_value=old.get(name),
@@ -166,7 +168,12 @@ def _record_audit(
 
 
 def create_campaign(
-    session: DbSession, *, workspace_id: int, api_key_id: int | None, values: Mapping[str, Any]
+    session: DbSession,
+    *,
+    workspace_id: int,
+    api_key_id: int | None,
+    values: Mapping[str, Any],
+    staff_user_id: int | None = None,
 ) -> Campaign:
     """A new draft campaign; its initial rewards, URLs, disclosure and status are audited."""
     values = {**values, "status": "draft"}
@@ -181,7 +188,7 @@ def create_campaign(
     _apply(campaign, values)
     session.add(campaign)
     session.flush()
-    _record_audit(session, campaign, api_key_id, {}, values, now)
+    _record_audit(session, campaign, api_key_id, {}, values, now, staff_user_id)
     session.flush()
     return campaign
 
@@ -193,6 +200,7 @@ def update_campaign(
     campaign_id: int,
     api_key_id: int | None,
     changes: Mapping[str, Any],
+    staff_user_id: int | None = None,
 ) -> Campaign:
     """Change some settings or the status; every change of an audited field is recorded."""
     campaign = get_campaign(
@@ -228,7 +236,7 @@ def update_campaign(
         now = utcnow()
         _apply(campaign, changed)
         campaign.updated_at = now
-        _record_audit(session, campaign, api_key_id, before, after, now)
+        _record_audit(session, campaign, api_key_id, before, after, now, staff_user_id)
         session.flush()
     return campaign
 

@@ -52,7 +52,9 @@ def require_scope(scope: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if not current_principal().allows(scope):
+            principal = current_principal()
+            g.principal = principal  # who is calling, for the access log (as for API keys)
+            if not principal.allows(scope):
                 raise Forbidden(
                     f"Your role in this workspace ({current_role()}) does not allow this."
                 )

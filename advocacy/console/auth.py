@@ -18,7 +18,7 @@ bp = Blueprint("auth", __name__)
 WRONG = "Wrong email or password."
 
 
-def _ip_limit() -> str:
+def sign_in_ip_limit() -> str:
     return str(current_app.config["STAFF_SIGN_IN_IP_LIMIT"])
 
 
@@ -30,7 +30,7 @@ def _account_key() -> str:
     return "staff-sign-in:" + request.form.get("email", "").strip().lower()[:320]
 
 
-def _failed(response: BaseResponse) -> bool:
+def failed_attempt(response: BaseResponse) -> bool:
     """Only failed attempts use up the budget; a successful sign-in redirects."""
     return response.status_code != 302
 
@@ -44,12 +44,14 @@ def safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_ip_limit, methods=["POST"], deduct_when=_failed, scope="staff-sign-in-ip")
+@limiter.limit(
+    sign_in_ip_limit, methods=["POST"], deduct_when=failed_attempt, scope="staff-sign-in-ip"
+)
 @limiter.limit(
     _account_limit,
     methods=["POST"],
     key_func=_account_key,
-    deduct_when=_failed,
+    deduct_when=failed_attempt,
     scope="staff-sign-in-account",
 )
 def login() -> ResponseReturnValue:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from advocacy.cli import fail
-from advocacy.console import accounts
-from advocacy.errors import DomainError
+from advocacy.console import accounts, tokens
+from advocacy.errors import DomainError, NotFound
 from advocacy.extensions import db
+from advocacy.workspaces.models import Workspace
 from advocacy.workspaces.roles import ROLES
 
 staff = AppGroup("staff", help="Manage staff accounts of the console.")
@@ -55,3 +59,105 @@ def list_staff(workspace_id: int) -> None:
     """The workspace's staff: id, email, role, name."""
     for user, role in accounts.list_staff(db.session, workspace_id=workspace_id):
         click.echo(f"{user.id}\t{user.email}\t{role}\t{user.name or ''}")
+
+
+def _public_url(path: str) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000"
+    return f"{base}{path}"
+
+
+@staff.command("invite")
+@click.argument("email")
+@click.option("--workspace", "workspace_id", type=int, required=True, help="Workspace id")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def invite(email: str, workspace_id: int, role: str) -> None:
+    """Print a single-use invitation link (expires in 7 days) to send to someone."""
+    try:
+        issued = tokens.invite_staff(
+            db.session, workspace_id=workspace_id, email=email, role=role, invited_by=None
+        )
+    except DomainError as error:
+        fail(error)
+        return
+    db.session.commit()
+    click.echo(f"invitation for {issued.token.email} as {role} of workspace {workspace_id}")
+    click.echo(f"expires {issued.token.expires_at.isoformat()}; link (shown once):")
+    click.echo(_public_url(f"/invitations/{issued.secret}"))
+
+
+@staff.command("remove")
+@click.argument("email")
+@click.option("--workspace", "workspace_id", type=int, required=True, help="Workspace id")
+def remove(email: str, workspace_id: int) -> None:
+    """Take a person out of a workspace (the last owner stays)."""
+    try:
+        user = accounts.find_staff(db.session, email)
+        if user is None:
+            raise NotFound(f"No staff member {email}.")
+        accounts.remove_membership(db.session, staff_user_id=user.id, workspace_id=workspace_id)
+        if not accounts.list_memberships(db.session, user.id):
+            accounts.end_all_sessions(db.session, user.id)
+    except DomainError as error:
+        fail(error)
+        return
+    db.session.commit()
+    click.echo(f"{user.email} removed from workspace {workspace_id}")
+
+
+@staff.command("reset")
+@click.argument("email")
+def reset(email: str) -> None:
+    """Print a single-use password reset link (expires in 24 hours)."""
+    try:
+        user = accounts.find_staff(db.session, email)
+        if user is None:
+            raise NotFound(f"No staff member {email}.")
+        issued = tokens.start_password_reset(db.session, staff_user_id=user.id)
+    except DomainError as error:
+        fail(error)
+        return
+    db.session.commit()
+    click.echo(f"password reset for {user.email}; expires {issued.token.expires_at.isoformat()}")
+    click.echo(_public_url(f"/reset/{issued.secret}"))
+
+
+DEMO_OWNER = "owner@demo.example"
+
+
+@staff.command("demo-owner")
+@click.option("--workspace-name", default="Demo", show_default=True, help="The demo workspace")
+@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
+def demo_owner(workspace_name: str, base_url: str) -> None:
+    """Development only: an owner of the demo workspace, with a fresh password printed."""
+    if current_app.config["ADVOCACY_ENV"] != "development":
+        raise click.ClickException("demo-owner is for development only (ADVOCACY_ENV=development).")
+    workspace = db.session.scalar(
+        select(Workspace).where(Workspace.name == workspace_name).order_by(Workspace.id).limit(1)
+    )
+    if workspace is None:
+        raise click.ClickException(
+            f"No workspace named {workspace_name!r}: run `flask demo` first."
+        )
+    # A new random password at every start: nothing to keep in a file, nothing to guess.
+    password = secrets.token_urlsafe(12)
+    user = accounts.find_staff(db.session, DEMO_OWNER)
+    if user is None:
+        accounts.add_staff(
+            db.session,
+            email=DEMO_OWNER,
+            password=password,
+            workspace_id=workspace.id,
+            role="owner",
+            name="Demo owner",
+        )
+    else:
+        accounts.set_password(db.session, user=user, password=password)
+        if workspace.id not in {
+            m.workspace_id for m in accounts.list_memberships(db.session, user.id)
+        }:
+            accounts.add_membership(
+                db.session, staff_user_id=user.id, workspace_id=workspace.id, role="owner"
+            )
+    db.session.commit()
+    click.echo(f"Staff console: {base_url.rstrip('/')}/  (development only)")
+    click.echo(f"  sign in as {DEMO_OWNER} with the password {password}")

@@ -12,6 +12,9 @@ from typing import Any
 
 from flask import current_app, request
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+
+from advocacy.errors import DomainError
 
 
 def is_htmx() -> bool:
@@ -42,3 +45,20 @@ def render_page(
     else:
         body = render_template(template_name, **context)
     return body, status, {"Vary": "HX-Request"}
+
+
+def form_with_errors(form: FlaskForm, error: DomainError) -> FlaskForm:
+    """Show a service's field errors on the form's fields ("domains.2" on ``domains``);
+    messages for fields the form lacks, or the error's detail, as form-wide errors."""
+    placed = False
+    for key, messages in (error.errors or {}).items():
+        field = getattr(form, key.split(".")[0], None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, *messages]
+            placed = True
+        else:
+            form.form_errors.extend(messages)
+            placed = True
+    if not placed:
+        form.form_errors.append(error.detail)
+    return form

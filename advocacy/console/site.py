@@ -57,9 +57,11 @@ def _security_headers(response: Response) -> Response:
 
 
 def _page_context() -> dict[str, Any]:
-    section = (request.blueprint or "").rpartition(".")[2]
+    # "console.settings.staff" -> "settings": the page (and nav link) a view belongs to.
+    parts = (request.blueprint or "").split(".")
+    section = parts[1] if len(parts) > 1 else ""
     if not current_user.is_authenticated:
-        return {"section": section, "signed_in": False}
+        return {"section": section, "signed_in": False, "current_user": current_user}
     try:
         membership = access.current_membership()
     except DomainError:
@@ -67,6 +69,7 @@ def _page_context() -> dict[str, Any]:
     return {
         "section": section,
         "signed_in": True,
+        "current_user": current_user,
         "membership": membership,
         "memberships": access.memberships(),
     }

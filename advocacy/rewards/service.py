@@ -372,6 +372,7 @@ def _history(
     *,
     api_key_id: int | None,
     now: datetime,
+    staff_user_id: int | None = None,
 ) -> None:
     if steps:
         session.execute(
@@ -386,6 +387,7 @@ def _history(
                     "to_state": after,
                     "reason": reason,
                     "api_key_id": api_key_id,
+                    "staff_user_id": staff_user_id,
                     "at": now,
                 }
                 for reward, before, after, reason in steps
@@ -647,6 +649,7 @@ def _approve(
     api_key_id: int | None,
     now: datetime,
     names: dict[int, str] | None = None,
+    staff_user_id: int | None = None,
 ) -> list[DomainEvent]:
     """Approve and book rewards (already checked to be pending or held)."""
     steps = []
@@ -656,7 +659,7 @@ def _approve(
         reward.updated_at = now
     session.flush()
     bookkeeping.post_awards(session, rewards, now=now)
-    _history(session, steps, api_key_id=api_key_id, now=now)
+    _history(session, steps, api_key_id=api_key_id, staff_user_id=staff_user_id, now=now)
     names = names or {}
     return [_reward_event(r, "reward.approved", names.get(r.beneficiary_id)) for r in rewards]
 
@@ -703,6 +706,7 @@ def change_reward(
     api_key_id: int | None,
     now: datetime,
     code: str | None = None,
+    staff_user_id: int | None = None,
 ) -> list[DomainEvent]:
     """Move a (locked) reward to ``target``, with its ledger movement and history.
 
@@ -711,7 +715,14 @@ def change_reward(
     if not rules.can_transition(reward.state, target):
         raise Conflict(f"Reward {reward.id} is {reward.state}; it cannot become {target}.")
     if target == rules.APPROVED:
-        events = _approve(session, [reward], reason=reason, api_key_id=api_key_id, now=now)
+        events = _approve(
+            session,
+            [reward],
+            reason=reason,
+            api_key_id=api_key_id,
+            staff_user_id=staff_user_id,
+            now=now,
+        )
     else:
         before = reward.state
         reward.state = target
@@ -723,7 +734,13 @@ def change_reward(
         session.flush()
         if target == rules.REVERSED:
             bookkeeping.post_reversal(session, reward, now=now)
-        _history(session, [(reward, before, target, reason)], api_key_id=api_key_id, now=now)
+        _history(
+            session,
+            [(reward, before, target, reason)],
+            api_key_id=api_key_id,
+            staff_user_id=staff_user_id,
+            now=now,
+        )
         events = [_reward_event(reward, f"reward.{target}")]
     _sync_referral(session, reward.referral_id, now)
     return events
@@ -739,6 +756,7 @@ def review_reward(
     api_key_id: int | None,
     now: datetime,
     code: str | None = None,
+    staff_user_id: int | None = None,
 ) -> dict[str, Any]:
     """approve (pending or held), reject (pending or held) or issue (approved) a reward.
 
@@ -748,7 +766,14 @@ def review_reward(
     reward = get_reward(session, workspace_id, reward_id, lock=True)
     if reward.state != target:
         events = change_reward(
-            session, reward, target, reason=reason, api_key_id=api_key_id, now=now, code=code
+            session,
+            reward,
+            target,
+            reason=reason,
+            api_key_id=api_key_id,
+            staff_user_id=staff_user_id,
+            now=now,
+            code=code,
         )
         emit_events(session, events=events, now=now)
         session.flush()
@@ -770,6 +795,8 @@ def describe_rewards(session: DbSession, rewards: Sequence[Reward]) -> list[dict
                 "to_state": event.to_state,
                 "reason": event.reason,
                 "at": event.at,
+                "api_key_id": event.api_key_id,
+                "staff_user_id": event.staff_user_id,
             }
         )
     names = _external_ids(session, {r.beneficiary_id for r in rewards})

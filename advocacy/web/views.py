@@ -24,6 +24,7 @@ from advocacy.links.cache import CacheRefresher, LinkCache
 from advocacy.links.recorder import ClickRecorder
 from advocacy.types import utcnow
 from advocacy.web import messages
+from advocacy.workspaces.settings import get_workspace_settings
 
 VISITOR_COOKIE = "adv_vid"
 ATTRIBUTION_COOKIE = "adv_ref"
@@ -216,6 +217,8 @@ def invitation(token: str) -> Response:
         lang=language,
         page=messages.invitation_texts(campaign, found.inviter_first_name, language),
         follow_url=url_for("web.follow", token=found.token),
+        brand=get_workspace_settings(db.session, campaign.workspace_id),
+        workspace_id=campaign.workspace_id,
     )
     return _page(body, 200)
 

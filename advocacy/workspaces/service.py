@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -25,6 +26,14 @@ class IssuedKey:
 
     key: ApiKey
     secret: str
+
+
+class Actor(NamedTuple):
+    """Who acted, as audit trails record it: an API key, a staff member, or neither (the
+    service itself)."""
+
+    api_key_id: int | None
+    staff_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,9 +112,10 @@ def list_api_keys(session: DbSession, *, workspace_id: int | None = None) -> lis
     return list(session.scalars(query))
 
 
-def revoke_api_key(session: DbSession, *, key_id: int) -> ApiKey:
+def revoke_api_key(session: DbSession, *, key_id: int, workspace_id: int | None = None) -> ApiKey:
+    """Revoke a key (of ``workspace_id`` only, when given: another's is a 404)."""
     key = session.get(ApiKey, key_id)
-    if key is None:
+    if key is None or (workspace_id is not None and key.workspace_id != workspace_id):
         raise NotFound(f"No API key {key_id}.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()

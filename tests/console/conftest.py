@@ -27,6 +27,13 @@ PASSWORD = "correct horse battery staple"
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
+def make_staff(session: Any, email: str, workspace_id: int, role: str) -> StaffUser:
+    """A staff member with the test password (flushed, not committed)."""
+    return accounts.add_staff(
+        session, email=email, password=PASSWORD, workspace_id=workspace_id, role=role
+    )
+
+
 def csrf_token_of(response: TestResponse) -> str:
     found = _META_TOKEN.search(response.get_data(as_text=True))
     assert found, "the page has no csrf-token meta tag"
@@ -54,12 +61,8 @@ class ConsoleClient:
     ) -> StaffUser:
         """A staff member with ``role`` in the workspace (the fixture's by default)."""
         workspace_id = workspace_id or self.workspace.id
-        user = accounts.add_staff(
-            self.session,
-            email=email or f"{role}-{workspace_id}@staff.example",
-            password=PASSWORD,
-            workspace_id=workspace_id,
-            role=role,
+        user = make_staff(
+            self.session, email or f"{role}-{workspace_id}@staff.example", workspace_id, role
         )
         self.session.commit()
         return user

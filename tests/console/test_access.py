@@ -66,3 +66,24 @@ def test_an_agency_person_switches_between_workspaces(console, other_workspace):
     assert response.status_code == 302
     html = console.get("/").get_data(as_text=True)
     assert "<title>Overview · Rival</title>" in html
+
+
+def test_a_console_view_that_declares_no_access_fails_closed(database_url):
+    from advocacy import create_app
+    from advocacy.extensions import db
+
+    fresh = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    # An endpoint named console.* runs the console's hooks, as a page module's view would.
+    fresh.add_url_rule("/undeclared", endpoint="console.undeclared", view_func=lambda: "secret")
+    fresh.config["PROPAGATE_EXCEPTIONS"] = False
+    response = fresh.test_client().get("/undeclared")
+    with fresh.app_context():
+        db.engine.dispose()
+    assert response.status_code == 500
+    assert b"secret" not in response.data
+
+
+def test_public_pages_do_not_open_the_staff_session(console, client):
+    console.sign_in("viewer")
+    response = client.get("/i/unknown-token")  # a public page, with the staff cookie sent
+    assert "Cookie" not in response.headers.get("Vary", "")

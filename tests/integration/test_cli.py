@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from advocacy.workspaces import service
 from tests.factories import ApiClient
 
 KEY = re.compile(r"API key \(shown once, store it now\): (adv_\S+)")
-
-
-@pytest.fixture
-def cli(app, session):
-    """Invoke a CLI command inside the test's rolled-back transaction."""
-    runner = app.test_cli_runner()
-
-    def invoke(*args):
-        return runner.invoke(args=list(args))
-
-    return invoke
 
 
 def _secret(output):

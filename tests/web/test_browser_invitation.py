@@ -11,30 +11,19 @@ invitation page, the click on its button, ``/r/<token>`` recording the click and
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from advocacy import create_app
 from advocacy.extensions import db
 from advocacy.links.models import Click
+from tests.browser import chromium, serve
 from tests.factories import committed_link
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOP_PAGE = "<!doctype html><html lang='en'><title>Shop</title><h1>Welcome to the shop</h1></html>"
 
 
@@ -54,36 +43,16 @@ class LiveServer:
 def live_server(app: Any, database_url: str) -> Iterator[LiveServer]:
     # ``app`` has migrated the database; this one has its own engine and commits for real.
     server_app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
-    with committed_link(server_app, "browser", channel="copy") as link:
-        server = make_server("127.0.0.1", 0, server_app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            base = f"http://127.0.0.1:{server.server_port}"
-            yield LiveServer(server_app, base, link["token"], link["id"])
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
+    with committed_link(server_app, "browser", channel="copy") as link, serve(server_app) as base:
+        yield LiveServer(server_app, base, link["token"], link["id"])
     with server_app.app_context():
         db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` "
-            "(.ci/run does this)."
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -194,3 +194,25 @@ def test_tampered_token_is_404(client, link):
 
     assert response.status_code == 404
     assert response.mimetype == "text/html"
+
+
+def test_shows_the_workspace_brand_set_in_settings(client, api, link, workspace):
+    api.patch(
+        "/api/v1/workspace/settings", json={"brand_name": "Acme Shoes", "brand_colour": "#AA3300"}
+    )
+    text = _page(client, link)
+
+    assert '<p class="brand" data-testid="brand">Acme Shoes</p>' in text
+    stylesheet = re.search(r'href="(/brand/\d+\.css)"', text).group(1)
+    with client.get(stylesheet) as css:
+        assert "--brand: #aa3300" in css.get_data(as_text=True)
+
+
+def test_workspace_settings_api_checks_the_zone_and_colour(api):
+    response = api.patch(
+        "/api/v1/workspace/settings", json={"time_zone": "Mars/Base", "brand_colour": "red"}
+    )
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"time_zone", "brand_colour"}
+    assert api.get("/api/v1/workspace/settings").json["time_zone"] == "UTC"

@@ -6,3 +6,12 @@ document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = meta.getAttribute("content");
   }
 });
+
+// Forms that change something hard to undo ask first: <form data-confirm="Revoke ...?">.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
