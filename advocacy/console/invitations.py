@@ -106,7 +106,9 @@ def reset(secret: str) -> ResponseReturnValue:
 @public
 def brand_stylesheet(workspace_id: int) -> Response:
     """The workspace's brand colour as a stylesheet (no inline styles under the CSP)."""
-    brand = workspace_settings.workspace_settings(get_workspace(db.session, workspace_id))
+    brand = workspace_settings.workspace_settings(
+        get_workspace(db.session, workspace_id=workspace_id)
+    )
     # The colour was checked to be #rrggbb when saved: nothing else can reach the CSS.
     body = f":root {{ --brand: {brand.brand_colour}; }}\n"
     return Response(body, mimetype="text/css", headers={"Cache-Control": "public, max-age=300"})

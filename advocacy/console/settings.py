@@ -56,7 +56,9 @@ def workspace_form(formdata: Any = None) -> WorkspaceSettingsForm:
 
 
 def domains_form(formdata: Any = None) -> DomainsForm:
-    domains = allowed_domains.get_allowed_domains(db.session, current_workspace().id).domains
+    domains = allowed_domains.get_allowed_domains(
+        db.session, workspace_id=current_workspace().id
+    ).domains
     return DomainsForm(formdata=formdata, data={"domains": "\n".join(domains)})
 
 
@@ -79,7 +81,7 @@ def render_settings(status: int = 200, **overrides: Any) -> ResponseReturnValue:
     context: dict[str, Any] = {
         "workspace": workspace,
         "brand": workspace_settings.workspace_settings(workspace),
-        "allowed": allowed_domains.get_allowed_domains(db.session, workspace.id),
+        "allowed": allowed_domains.get_allowed_domains(db.session, workspace_id=workspace.id),
         "is_owner": is_owner,
         "role_descriptions": ROLE_DESCRIPTIONS,
         "role_scopes": ROLE_SCOPES,
@@ -91,7 +93,7 @@ def render_settings(status: int = 200, **overrides: Any) -> ResponseReturnValue:
             staff=accounts.list_staff(db.session, workspace_id=workspace.id),
             invitations=tokens.list_invitations(db.session, workspace_id=workspace.id),
             keys=workspaces.list_api_keys(db.session, workspace_id=workspace.id),
-            subscriptions=webhooks.list_subscriptions(db.session, workspace.id),
+            subscriptions=webhooks.list_subscriptions(db.session, workspace_id=workspace.id),
             invite_form=InviteForm(formdata=None),
             key_form=key_form(),
             webhook_form=webhook_form(),
@@ -141,7 +143,9 @@ def update_domains() -> ResponseReturnValue:
         return render_settings(400, domains_form=form)
     entries = [line.strip() for line in (form.domains.data or "").splitlines() if line.strip()]
     try:
-        allowed_domains.set_allowed_domains(db.session, current_workspace().id, domains=entries)
+        allowed_domains.set_allowed_domains(
+            db.session, workspace_id=current_workspace().id, domains=entries
+        )
     except Unprocessable as error:
         return render_settings(422, domains_form=form_with_errors(form, error))
     db.session.commit()

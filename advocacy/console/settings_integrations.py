@@ -71,7 +71,7 @@ def create_webhook() -> ResponseReturnValue:
     try:
         subscription = webhooks.create_subscription(
             db.session,
-            current_workspace().id,
+            workspace_id=current_workspace().id,
             url=form.url.data or "",
             event_types=list(form.event_types.data or []),
             description=form.description.data or None,
@@ -91,7 +91,12 @@ def create_webhook() -> ResponseReturnValue:
 @require_scope("admin")
 def delete_webhook(subscription_id: int) -> ResponseReturnValue:
     """Delete a subscription: nothing more is sent to it."""
-    webhooks.delete_subscription(db.session, current_workspace().id, subscription_id, now=utcnow())
+    webhooks.delete_subscription(
+        db.session,
+        workspace_id=current_workspace().id,
+        subscription_id=subscription_id,
+        now=utcnow(),
+    )
     db.session.commit()
     flash("Webhook deleted.", "success")
     return redirect(url_for("console.settings.index") + "#webhooks")
@@ -108,11 +113,13 @@ def webhook(subscription_id: int) -> ResponseReturnValue:
     return render_page(
         "console/webhook.html",
         fragment="deliveries",
-        subscription=webhooks.get_subscription(db.session, workspace_id, subscription_id),
+        subscription=webhooks.get_subscription(
+            db.session, workspace_id=workspace_id, subscription_id=subscription_id
+        ),
         deliveries=webhooks.list_deliveries(
             db.session,
-            workspace_id,
-            subscription_id,
+            workspace_id=workspace_id,
+            subscription_id=subscription_id,
             state=state,
             limit=DELIVERY_PAGE,
             before=None,
@@ -126,7 +133,11 @@ def webhook(subscription_id: int) -> ResponseReturnValue:
 def replay(subscription_id: int, delivery_id: int) -> ResponseReturnValue:
     """Send a (dead) delivery again, with the same webhook-id."""
     webhooks.replay_delivery(
-        db.session, current_workspace().id, subscription_id, delivery_id, now=utcnow()
+        db.session,
+        workspace_id=current_workspace().id,
+        subscription_id=subscription_id,
+        delivery_id=delivery_id,
+        now=utcnow(),
     )
     db.session.commit()
     flash("Delivery queued again.", "success")

@@ -64,7 +64,7 @@ def invite_staff(
     now = now or utcnow()
     accounts.check_role(role)
     email = accounts.normalise_staff_email(email)
-    get_workspace(session, workspace_id)
+    get_workspace(session, workspace_id=workspace_id)
     user = accounts.find_staff(session, email)
     if user is not None and any(
         m.workspace_id == workspace_id for m in accounts.list_memberships(session, user.id)

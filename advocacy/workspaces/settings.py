@@ -39,7 +39,7 @@ def workspace_settings(workspace: Workspace) -> WorkspaceSettings:
 
 
 def get_workspace_settings(session: DbSession, workspace_id: int) -> WorkspaceSettings:
-    return workspace_settings(get_workspace(session, workspace_id))
+    return workspace_settings(get_workspace(session, workspace_id=workspace_id))
 
 
 def update_workspace_settings(
@@ -57,7 +57,7 @@ def update_workspace_settings(
         problems["brand_colour"] = ["A colour as #rrggbb, e.g. #1d4ed8."]
     if problems:
         raise Unprocessable("Some settings are not valid; see errors.", errors=problems)
-    workspace = get_workspace(session, workspace_id)
+    workspace = get_workspace(session, workspace_id=workspace_id)
     if "time_zone" in changes:
         workspace.time_zone = changes["time_zone"]
     if "brand_name" in changes:

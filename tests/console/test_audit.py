@@ -25,8 +25,8 @@ def test_a_campaign_change_by_staff_is_audited_with_them(api, session, workspace
     campaign = make_campaign(session, workspace.id, status="draft")
     campaigns.update_campaign(
         session,
-        workspace.id,
-        campaign.id,
+        workspace_id=workspace.id,
+        campaign_id=campaign.id,
         changes={"status": "active"},
         api_key_id=None,
         staff_user_id=user.id,

@@ -134,7 +134,7 @@ def test_owner_revokes_a_key(console, session, workspace):
     )
     key = session.scalars(select(ApiKey).where(ApiKey.name == "temp")).one()
     assert console.post(f"/settings/keys/{key.id}/revoke").status_code == 302
-    assert service.authenticate(session, secret) is None
+    assert service.authenticate(session, secret=secret) is None
 
 
 def test_another_workspaces_key_is_a_404(console, session, other_workspace):
@@ -179,7 +179,7 @@ def test_another_workspaces_webhook_is_a_404(console, other_workspace):
 
     subscription = webhooks.create_subscription(
         console.session,
-        other_workspace.id,
+        workspace_id=other_workspace.id,
         url="http://127.0.0.1:9/hook",
         event_types=[],
         description=None,

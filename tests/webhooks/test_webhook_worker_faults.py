@@ -95,7 +95,9 @@ def test_a_deleted_subscriptions_backlog_does_not_starve_the_others(session, api
     )
     sent = Sent()
 
-    report = deliver_due(session, settings=SETTINGS, send=sent, clock=lambda: now + timedelta(seconds=1))
+    report = deliver_due(
+        session, settings=SETTINGS, send=sent, clock=lambda: now + timedelta(seconds=1)
+    )
 
     assert (report.delivered, sent) == (3, [PUBLIC] * 3)
     assert _states(session, gone) == [("dead", "subscription deleted")] * 120
