@@ -110,11 +110,11 @@ def rank(workspace_id: int | None) -> None:
     )
     for wid in ids:
         try:
-            service.get_workspace(db.session, wid)
+            service.get_workspace(db.session, workspace_id=wid)
         except DomainError as error:
             fail(error)
             return
-        snapshot = rank_workspace(db.session, wid)
+        snapshot = rank_workspace(db.session, workspace_id=wid)
         db.session.commit()
         click.echo(
             f"workspace {wid}: snapshot v{snapshot.version}, {snapshot.customers} customers "
@@ -162,7 +162,12 @@ def worker(once: bool, interval: float) -> None:
 
     settings = WorkerSettings.from_config(current_app.config)
     run_worker(
-        db.session, settings, once=once, interval=interval, echo=click.echo, log=current_app.logger
+        db.session,
+        settings=settings,
+        once=once,
+        interval=interval,
+        echo=click.echo,
+        log=current_app.logger,
     )
 
 

@@ -93,8 +93,8 @@ def _send(job: Job, settings: WorkerSettings, clock: Callable[[], datetime], sen
 
 def deliver_due(
     session: DbSession,
-    settings: WorkerSettings,
     *,
+    settings: WorkerSettings,
     clock: Callable[[], datetime] = utcnow,
     send: Sender = delivery.send,
     report: CycleReport | None = None,
@@ -117,8 +117,8 @@ def deliver_due(
         for job, outcome in zip(jobs, outcomes, strict=True):
             state = record_outcome(
                 session,
-                job,
-                outcome,
+                job=job,
+                outcome=outcome,
                 now=clock(),
                 max_attempts=settings.max_attempts,
                 retry_base_seconds=settings.retry_base_seconds,
@@ -130,8 +130,8 @@ def deliver_due(
 
 def run_cycle(
     session: DbSession,
-    settings: WorkerSettings,
     *,
+    settings: WorkerSettings,
     clock: Callable[[], datetime] = utcnow,
     send: Sender = delivery.send,
     purge: bool = False,
@@ -143,13 +143,13 @@ def run_cycle(
             session, now=clock(), ttl=settings.idempotency_ttl
         )
         session.commit()
-    return deliver_due(session, settings, clock=clock, send=send, report=report)
+    return deliver_due(session, settings=settings, clock=clock, send=send, report=report)
 
 
 def run_worker(
     session: DbSession,
-    settings: WorkerSettings,
     *,
+    settings: WorkerSettings,
     once: bool,
     interval: float,
     echo: Callable[[str], None],
@@ -161,7 +161,7 @@ def run_worker(
     while True:
         purge = time.monotonic() - last_purge > 3600
         try:
-            report = run_cycle(session, settings, purge=purge)
+            report = run_cycle(session, settings=settings, purge=purge)
         except Exception:
             session.rollback()
             if once:

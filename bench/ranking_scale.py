@@ -219,7 +219,7 @@ def run_rank(url: str, workspace: int) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         started = time.perf_counter()
-        snapshot = rank_workspace(db.session, workspace)
+        snapshot = rank_workspace(db.session, workspace_id=workspace)
         db.session.commit()
         elapsed = time.perf_counter() - started
         result = {
@@ -244,7 +244,7 @@ def run_networkx(url: str, workspace: int) -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
-        inp = load_workspace(db.session, workspace, NOW, with_signals=False).inp
+        inp = load_workspace(db.session, workspace_id=workspace, now=NOW, with_signals=False).inp
     started = time.perf_counter()
     weight = inp.c_replies + inp.c_likes * 0.25 + inp.c_shares * 1.5 + inp.c_messages + 0.1
     graph = nx.DiGraph()

@@ -131,7 +131,7 @@ def _index(customer_ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
 
 
 def load_workspace(
-    session: DbSession, workspace_id: int, now: float, *, with_signals: bool = True
+    session: DbSession, *, workspace_id: int, now: float, with_signals: bool = True
 ) -> LoadedWorkspace:
     """A workspace's customers, events, mentions and connections as a ``RankingInput``.
 

@@ -59,8 +59,8 @@ def weights_for(objective: str, custom: Mapping[str, float] | None) -> dict[str,
 
 def rank_workspace(
     session: DbSession,
-    workspace_id: int,
     *,
+    workspace_id: int,
     params: RankingParams | None = None,
     now: float | None = None,
 ) -> RankingSnapshot:
@@ -68,7 +68,7 @@ def rank_workspace(
     started = time.perf_counter()
     params = params or RankingParams()
     now = time.time() if now is None else now
-    loaded = load_workspace(session, workspace_id, now)
+    loaded = load_workspace(session, workspace_id=workspace_id, now=now)
     loaded_at = time.perf_counter()
     components = compute_components(loaded.inp, params)
     computed_at = time.perf_counter()
@@ -192,7 +192,7 @@ def _prune(session: DbSession, workspace_id: int) -> None:
         session.execute(delete(RankingSnapshot).where(RankingSnapshot.id.in_(old)))
 
 
-def latest_snapshot(session: DbSession, workspace_id: int) -> RankingSnapshot:
+def latest_snapshot(session: DbSession, *, workspace_id: int) -> RankingSnapshot:
     snapshot = session.scalar(
         select(RankingSnapshot)
         .where(RankingSnapshot.workspace_id == workspace_id)
@@ -306,8 +306,8 @@ def _views(
 
 def list_advocates(
     session: DbSession,
-    workspace_id: int,
     *,
+    workspace_id: int,
     objective: str,
     weights: Mapping[str, float] | None = None,
     eligible: bool | None = None,
@@ -315,7 +315,7 @@ def list_advocates(
     cursor: int | None = None,
 ) -> tuple[RankingSnapshot, list[AdvocateView], int | None]:
     """The ranked list of the latest snapshot; the cursor is the last rank seen."""
-    snapshot = latest_snapshot(session, workspace_id)
+    snapshot = latest_snapshot(session, workspace_id=workspace_id)
     resolved = weights_for(objective, weights)
     query, rank_col = _ranked_query(snapshot, objective, weights is not None, resolved)
     if eligible is not None:
@@ -332,13 +332,13 @@ def list_advocates(
 
 def get_advocate(
     session: DbSession,
+    *,
     workspace_id: int,
     external_id: str,
-    *,
     objective: str,
     weights: Mapping[str, float] | None = None,
 ) -> tuple[RankingSnapshot, AdvocateView]:
-    snapshot = latest_snapshot(session, workspace_id)
+    snapshot = latest_snapshot(session, workspace_id=workspace_id)
     resolved = weights_for(objective, weights)
     query, _ = _ranked_query(snapshot, objective, weights is not None, resolved)
     row = session.execute(query.where(Customer.external_id == external_id)).first()
@@ -360,8 +360,8 @@ class SelectionView:
 
 def select_for_campaign(
     session: DbSession,
-    workspace_id: int,
     *,
+    workspace_id: int,
     k: int,
     objective: str,
     strategy: str,
@@ -371,7 +371,7 @@ def select_for_campaign(
     seed: int = 0,
 ) -> SelectionView:
     """Choose k advocates from the latest snapshot over the current interaction graph."""
-    snapshot = latest_snapshot(session, workspace_id)
+    snapshot = latest_snapshot(session, workspace_id=workspace_id)
     resolved = weights_for(objective, weights)
     rows = session.execute(
         select(
@@ -382,7 +382,10 @@ def select_for_campaign(
         ).where(AdvocateScore.snapshot_id == snapshot.id)
     ).all()
     loaded = load_workspace(
-        session, workspace_id, float(snapshot.params.get("now", time.time())), with_signals=False
+        session,
+        workspace_id=workspace_id,
+        now=float(snapshot.params.get("now", time.time())),
+        with_signals=False,
     )
     ids = loaded.customer_ids
     position = {int(cid): i for i, cid in enumerate(ids.tolist())}

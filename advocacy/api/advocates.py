@@ -163,7 +163,7 @@ class Advocates(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The ranked advocates of the latest snapshot, with components and reasons."""
         snapshot, items, cursor = service.list_advocates(
-            db.session, current_principal().workspace_id, **args
+            db.session, workspace_id=current_principal().workspace_id, **args
         )
         return {
             "snapshot": snapshot,
@@ -179,7 +179,7 @@ class Rank(MethodView):
     @blp.response(201, SnapshotSchema)
     def post(self) -> Any:
         """Recompute the ranking of the workspace now; answers when it has finished."""
-        snapshot = service.rank_workspace(db.session, current_principal().workspace_id)
+        snapshot = service.rank_workspace(db.session, workspace_id=current_principal().workspace_id)
         db.session.commit()
         return snapshot
 
@@ -194,7 +194,7 @@ class Selection(MethodView):
         """Choose k advocates: top scores, or the set that reaches the most distinct people."""
         excluded = args.pop("excluded")
         return service.select_for_campaign(
-            db.session, current_principal().workspace_id, exclude=excluded, **args
+            db.session, workspace_id=current_principal().workspace_id, exclude=excluded, **args
         )
 
 
@@ -207,6 +207,9 @@ class Advocate(MethodView):
     def get(self, args: dict[str, Any], external_id: str) -> dict[str, Any]:
         """One customer's breakdown: components, reasons, and why they are (not) eligible."""
         snapshot, view = service.get_advocate(
-            db.session, current_principal().workspace_id, external_id, **args
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            external_id=external_id,
+            **args,
         )
         return {**view.__dict__, "snapshot": snapshot, "objective": args["objective"]}

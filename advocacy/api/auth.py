@@ -37,7 +37,7 @@ def _authenticate_request(scope: str) -> Principal:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send an API key as 'Authorization: Bearer <key>'.")
-    principal = authenticate(db.session, secret.strip())
+    principal = authenticate(db.session, secret=secret.strip())
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
     g.principal = principal

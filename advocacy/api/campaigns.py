@@ -364,7 +364,9 @@ class Campaigns(MethodView):
     @blp.response(200, CampaignPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List campaigns, newest first, with a cursor."""
-        items, cursor = service.list_campaigns(db.session, current_principal().workspace_id, **args)
+        items, cursor = service.list_campaigns(
+            db.session, workspace_id=current_principal().workspace_id, **args
+        )
         return {"items": items, "next_cursor": cursor}
 
     @blp.requires("campaigns")
@@ -374,7 +376,10 @@ class Campaigns(MethodView):
         """Create a draft campaign."""
         principal = current_principal()
         campaign = service.create_campaign(
-            db.session, principal.workspace_id, api_key_id=principal.api_key_id, values=values
+            db.session,
+            workspace_id=principal.workspace_id,
+            api_key_id=principal.api_key_id,
+            values=values,
         )
         db.session.commit()
         return campaign
@@ -387,7 +392,9 @@ class CampaignResource(MethodView):
     @blp.problem_response(404, "No such campaign in this workspace")
     def get(self, campaign_id: int) -> Any:
         """Read one campaign."""
-        return service.get_campaign(db.session, current_principal().workspace_id, campaign_id)
+        return service.get_campaign(
+            db.session, workspace_id=current_principal().workspace_id, campaign_id=campaign_id
+        )
 
     @blp.requires("campaigns")
     @blp.arguments(CampaignPatchSchema)
@@ -399,8 +406,8 @@ class CampaignResource(MethodView):
         principal = current_principal()
         campaign = service.update_campaign(
             db.session,
-            principal.workspace_id,
-            campaign_id,
+            workspace_id=principal.workspace_id,
+            campaign_id=campaign_id,
             api_key_id=principal.api_key_id,
             changes=changes,
         )
@@ -417,7 +424,10 @@ class CampaignAuditTrail(MethodView):
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Who changed rewards, status, URLs and disclosure, when, from what to what."""
         items, cursor = service.list_audit(
-            db.session, current_principal().workspace_id, campaign_id, **args
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            campaign_id=campaign_id,
+            **args,
         )
         return {"items": items, "next_cursor": cursor}
 
@@ -431,7 +441,10 @@ class Enrollments(MethodView):
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """The enrolled advocates and how each was chosen."""
         items, cursor = enrollments.list_enrollments(
-            db.session, current_principal().workspace_id, campaign_id, **args
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            campaign_id=campaign_id,
+            **args,
         )
         return {"items": items, "next_cursor": cursor}
 
@@ -445,8 +458,8 @@ class Enrollments(MethodView):
         principal = current_principal()
         report = enrollments.enroll_advocates(
             db.session,
-            principal.workspace_id,
-            campaign_id,
+            workspace_id=principal.workspace_id,
+            campaign_id=campaign_id,
             api_key_id=principal.api_key_id,
             **args,
         )
@@ -469,6 +482,9 @@ class EnrollmentResource(MethodView):
     def delete(self, campaign_id: int, external_id: str) -> None:
         """Withdraw an advocate; their links stop working."""
         enrollments.withdraw_enrollment(
-            db.session, current_principal().workspace_id, campaign_id, external_id
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            campaign_id=campaign_id,
+            customer_external_id=external_id,
         )
         db.session.commit()

@@ -50,7 +50,9 @@ class Customers(MethodView):
     @blp.response(200, CustomerPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List customers, oldest change first, with a cursor."""
-        items, cursor = service.list_customers(db.session, current_principal().workspace_id, **args)
+        items, cursor = service.list_customers(
+            db.session, workspace_id=current_principal().workspace_id, **args
+        )
         return {"items": items, "next_cursor": cursor}
 
 
@@ -61,7 +63,9 @@ class CustomerResource(MethodView):
     @blp.problem_response(404, "No such customer in this workspace")
     def get(self, external_id: str) -> Any:
         """Read one customer."""
-        return service.get_customer(db.session, current_principal().workspace_id, external_id)
+        return service.get_customer(
+            db.session, workspace_id=current_principal().workspace_id, external_id=external_id
+        )
 
     @blp.requires("write")
     @blp.arguments(ins.CustomerFieldsSchema)
@@ -72,9 +76,12 @@ class CustomerResource(MethodView):
         workspace_id = current_principal().workspace_id
         item = {**fields, "external_id": external_id}
         (outcome,) = retry_on_conflict(
-            db.session, lambda: service.upsert_customers(db.session, workspace_id, [item])
+            db.session,
+            lambda: service.upsert_customers(db.session, workspace_id=workspace_id, items=[item]),
         )
-        customer = service.get_customer(db.session, workspace_id, external_id)
+        customer = service.get_customer(
+            db.session, workspace_id=workspace_id, external_id=external_id
+        )
         db.session.commit()
         return {"status": outcome.status, "customer": customer}
 
@@ -114,7 +121,10 @@ class CustomerConnections(MethodView):
     def get(self, args: dict[str, Any], external_id: str) -> dict[str, Any]:
         """A customer's connections, both directions."""
         items, cursor = service.list_connections(
-            db.session, current_principal().workspace_id, external_id, **args
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            external_id=external_id,
+            **args,
         )
         return {"items": items, "next_cursor": cursor}
 
@@ -129,10 +139,11 @@ class CustomerEvents(MethodView):
     def post(self, fields: dict[str, Any], external_id: str) -> Any:
         """Record one CRM engagement event for a customer."""
         workspace_id = current_principal().workspace_id
-        service.get_customer(db.session, workspace_id, external_id)
+        service.get_customer(db.session, workspace_id=workspace_id, external_id=external_id)
         item = {**fields, "customer": external_id}
         (outcome,) = retry_on_conflict(
-            db.session, lambda: service.record_events(db.session, workspace_id, [item])
+            db.session,
+            lambda: service.record_events(db.session, workspace_id=workspace_id, items=[item]),
         )
         body = {"index": 0, "key": fields.get("event_id"), "status": outcome.status}
         db.session.commit()

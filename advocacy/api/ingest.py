@@ -57,7 +57,12 @@ class ImportReportSchema(ma.Schema):
 
 
 def _apply_batch(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    results = ingest_items(db.session, current_principal().workspace_id, kind, payload["items"])
+    results = ingest_items(
+        db.session,
+        workspace_id=current_principal().workspace_id,
+        kind=kind,
+        raw_items=payload["items"],
+    )
     body = BatchResultSchema().dump({"summary": summarise(results), "results": results})
     db.session.commit()
     return body
@@ -115,10 +120,10 @@ class Imports(MethodView):
         request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
         report = run_import(
             db.session,
-            current_principal().workspace_id,
-            args["kind"],
-            request.content_type,
-            request.stream,
+            workspace_id=current_principal().workspace_id,
+            kind=args["kind"],
+            content_type=request.content_type,
+            stream=request.stream,
         )
         body = ImportReportSchema().dump(report)
         db.session.commit()

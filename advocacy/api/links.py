@@ -115,8 +115,8 @@ class LinkResource(MethodView):
         )
         return _body(
             link,
-            service.describe_advocate(db.session, link),
-            service.describe_invitee(db.session, link),
+            service.describe_advocate(db.session, link=link),
+            service.describe_invitee(db.session, link=link),
         )
 
     @blp.requires("write")

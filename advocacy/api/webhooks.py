@@ -101,7 +101,11 @@ class Subscriptions(MethodView):
     @blp.response(200, SubscriptionListSchema)
     def get(self) -> dict[str, Any]:
         """List webhook subscriptions (secrets are never shown again)."""
-        return {"items": service.list_subscriptions(db.session, current_principal().workspace_id)}
+        return {
+            "items": service.list_subscriptions(
+                db.session, workspace_id=current_principal().workspace_id
+            )
+        }
 
     @blp.requires("admin")
     @blp.arguments(SubscriptionInSchema)
@@ -111,7 +115,7 @@ class Subscriptions(MethodView):
         """Subscribe an https URL to events; answers its signing secret once."""
         subscription = service.create_subscription(
             db.session,
-            current_principal().workspace_id,
+            workspace_id=current_principal().workspace_id,
             allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
             **args,
         )
@@ -131,7 +135,9 @@ class Subscription(MethodView):
     def get(self, subscription_id: int) -> Any:
         """Read one subscription."""
         return service.get_subscription(
-            db.session, current_principal().workspace_id, subscription_id
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            subscription_id=subscription_id,
         )
 
     @blp.requires("admin")
@@ -140,7 +146,10 @@ class Subscription(MethodView):
     def delete(self, subscription_id: int) -> None:
         """Delete a subscription: nothing more is sent to it."""
         service.delete_subscription(
-            db.session, current_principal().workspace_id, subscription_id, now=utcnow()
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            subscription_id=subscription_id,
+            now=utcnow(),
         )
         db.session.commit()
 
@@ -154,7 +163,10 @@ class Deliveries(MethodView):
     def get(self, args: dict[str, Any], subscription_id: int) -> dict[str, Any]:
         """Deliveries of a subscription, newest first; state=dead is the dead-letter queue."""
         rows = service.list_deliveries(
-            db.session, current_principal().workspace_id, subscription_id, **args
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            subscription_id=subscription_id,
+            **args,
         )
         return {"items": [_delivery(row, event) for row, event in rows]}
 
@@ -168,7 +180,11 @@ class ReplayDelivery(MethodView):
     def post(self, subscription_id: int, delivery_id: int) -> Any:
         """Send a delivery again (a dead one, typically), with the same webhook-id."""
         row, event = service.replay_delivery(
-            db.session, current_principal().workspace_id, subscription_id, delivery_id, now=utcnow()
+            db.session,
+            workspace_id=current_principal().workspace_id,
+            subscription_id=subscription_id,
+            delivery_id=delivery_id,
+            now=utcnow(),
         )
         body = _delivery(row, event)
         db.session.commit()

@@ -49,7 +49,9 @@ class AllowedDomains(MethodView):
     @blp.response(200, AllowedDomainsSchema)
     def get(self) -> Any:
         """The domains landing and fallback URLs may point to."""
-        return allowed_domains.get_allowed_domains(db.session, current_principal().workspace_id)
+        return allowed_domains.get_allowed_domains(
+            db.session, workspace_id=current_principal().workspace_id
+        )
 
     @blp.requires("admin")
     @blp.arguments(AllowedDomainsArgsSchema)
@@ -57,7 +59,7 @@ class AllowedDomains(MethodView):
     def put(self, args: dict[str, Any]) -> Any:
         """Replace the allowed domains (admin keys only)."""
         result = allowed_domains.set_allowed_domains(
-            db.session, current_principal().workspace_id, domains=args["domains"]
+            db.session, workspace_id=current_principal().workspace_id, domains=args["domains"]
         )
         db.session.commit()
         return result

@@ -69,16 +69,16 @@ def _result(customer: str, status: str, **extra: Any) -> dict[str, Any]:
 
 def _snapshot_or_none(session: DbSession, workspace_id: int) -> RankingSnapshot | None:
     try:
-        return latest_snapshot(session, workspace_id)
+        return latest_snapshot(session, workspace_id=workspace_id)
     except NotFound:
         return None
 
 
 def enroll_advocates(
     session: DbSession,
+    *,
     workspace_id: int,
     campaign_id: int,
-    *,
     api_key_id: int | None,
     customers: Sequence[str] | None = None,
     strategy: str | None = None,
@@ -91,7 +91,9 @@ def enroll_advocates(
     consent, or gated out as detractors by the latest ranking. Strategies choose only
     among contactable customers, never withdrawn ones (staff removed them on purpose).
     """
-    campaign = get_campaign(session, workspace_id, campaign_id, lock="share")
+    campaign = get_campaign(
+        session, workspace_id=workspace_id, campaign_id=campaign_id, lock="share"
+    )
     if campaign.status == "ended":
         raise Conflict("The campaign has ended: nobody can be enrolled any more.")
     snapshot = _snapshot_or_none(session, workspace_id)
@@ -225,7 +227,7 @@ def _enroll_by_strategy(
     exclude = set(session.scalars(silent)) | set(session.scalars(withdrawn))
     selection = select_for_campaign(
         session,
-        campaign.workspace_id,
+        workspace_id=campaign.workspace_id,
         k=k,
         objective=campaign.objective,
         strategy=strategy,
@@ -340,7 +342,7 @@ def _write_enrollments(
 
 
 def get_enrollment(
-    session: DbSession, workspace_id: int, campaign_id: int, customer_external_id: str
+    session: DbSession, *, workspace_id: int, campaign_id: int, customer_external_id: str
 ) -> Enrollment:
     """The active enrollment of a customer; NotFound if never enrolled or withdrawn."""
     enrollment = None
@@ -362,11 +364,16 @@ def get_enrollment(
 
 
 def withdraw_enrollment(
-    session: DbSession, workspace_id: int, campaign_id: int, customer_external_id: str
+    session: DbSession, *, workspace_id: int, campaign_id: int, customer_external_id: str
 ) -> Enrollment:
     """Withdraw an advocate: their links stop working (the click path checks withdrawn_at)."""
-    get_campaign(session, workspace_id, campaign_id)
-    enrollment = get_enrollment(session, workspace_id, campaign_id, customer_external_id)
+    get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
+    enrollment = get_enrollment(
+        session,
+        workspace_id=workspace_id,
+        campaign_id=campaign_id,
+        customer_external_id=customer_external_id,
+    )
     enrollment.withdrawn_at = utcnow()
     session.flush()
     return enrollment
@@ -374,15 +381,15 @@ def withdraw_enrollment(
 
 def list_enrollments(
     session: DbSession,
+    *,
     workspace_id: int,
     campaign_id: int,
-    *,
     limit: int,
     cursor: str | None = None,
     withdrawn: bool | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Enrollments in order of first enrollment, with how each advocate was chosen."""
-    campaign = get_campaign(session, workspace_id, campaign_id)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     query = (
         select(Enrollment, Customer.external_id, RankingSnapshot.version)
         .join(Customer, Customer.id == Enrollment.customer_id)

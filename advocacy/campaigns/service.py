@@ -65,7 +65,7 @@ PLAIN_FIELDS = (
 
 
 def get_campaign(
-    session: DbSession, workspace_id: int, campaign_id: int, *, lock: str | None = None
+    session: DbSession, *, workspace_id: int, campaign_id: int, lock: str | None = None
 ) -> Campaign:
     """A campaign of this workspace; NotFound for a missing one or another workspace's.
 
@@ -166,11 +166,11 @@ def _record_audit(
 
 
 def create_campaign(
-    session: DbSession, workspace_id: int, *, api_key_id: int | None, values: Mapping[str, Any]
+    session: DbSession, *, workspace_id: int, api_key_id: int | None, values: Mapping[str, Any]
 ) -> Campaign:
     """A new draft campaign; its initial rewards, URLs, disclosure and status are audited."""
     values = {**values, "status": "draft"}
-    workspace = get_workspace(session, workspace_id)
+    workspace = get_workspace(session, workspace_id=workspace_id)
     urls, problems = _checked_urls(values, URL_FIELDS, workspace.allowed_domains or [])
     problems = {**campaign_problems(values), **problems}
     if problems:
@@ -188,14 +188,16 @@ def create_campaign(
 
 def update_campaign(
     session: DbSession,
+    *,
     workspace_id: int,
     campaign_id: int,
-    *,
     api_key_id: int | None,
     changes: Mapping[str, Any],
 ) -> Campaign:
     """Change some settings or the status; every change of an audited field is recorded."""
-    campaign = get_campaign(session, workspace_id, campaign_id, lock="update")
+    campaign = get_campaign(
+        session, workspace_id=workspace_id, campaign_id=campaign_id, lock="update"
+    )
     before = campaign_values(campaign)
     changed = {name: value for name, value in changes.items() if before.get(name) != value}
     if before["status"] == "ended":
@@ -212,7 +214,7 @@ def update_campaign(
         reason = transition_problem(before["status"], changed["status"])
         if reason:
             raise Conflict(reason, errors={"status": [reason]})
-    workspace = get_workspace(session, workspace_id)
+    workspace = get_workspace(session, workspace_id=workspace_id)
     urls, problems = _checked_urls(
         changed, [n for n in URL_FIELDS if n in changed], workspace.allowed_domains or []
     )
@@ -233,8 +235,8 @@ def update_campaign(
 
 def list_campaigns(
     session: DbSession,
-    workspace_id: int,
     *,
+    workspace_id: int,
     limit: int,
     cursor: str | None = None,
     status: str | None = None,
@@ -247,10 +249,10 @@ def list_campaigns(
 
 
 def list_audit(
-    session: DbSession, workspace_id: int, campaign_id: int, *, limit: int, cursor: str | None
+    session: DbSession, *, workspace_id: int, campaign_id: int, limit: int, cursor: str | None
 ) -> tuple[list[CampaignAudit], str | None]:
     """A campaign's audit trail, oldest first."""
-    campaign = get_campaign(session, workspace_id, campaign_id)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     query = select(CampaignAudit).where(CampaignAudit.campaign_id == campaign.id)
     return page_by_time(
         session, query, CampaignAudit.at, CampaignAudit.id, limit=limit, cursor=cursor

@@ -106,7 +106,7 @@ def add_staff(
     """A new person with a role in one workspace, or a new workspace for a known person."""
     check_role(role)
     email = normalise_staff_email(email)
-    get_workspace(session, workspace_id)
+    get_workspace(session, workspace_id=workspace_id)
     user = find_staff(session, email)
     if user is None:
         user = StaffUser(email=email, name=name, password_hash=hash_password(password))

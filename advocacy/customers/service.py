@@ -152,7 +152,7 @@ def _customer_values(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def upsert_customers(
-    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Create or replace customers by ``external_id``; the last of duplicates wins."""
     entries: list[Entry] = [((item["external_id"],), _customer_values(item)) for item in items]
@@ -160,7 +160,7 @@ def upsert_customers(
 
 
 def resolve_customer_ids(
-    session: DbSession, workspace_id: int, external_ids: Iterable[str | None]
+    session: DbSession, *, workspace_id: int, external_ids: Iterable[str | None]
 ) -> dict[str, int]:
     """Map external ids to row ids; erased and unknown ones are simply absent."""
     wanted = {e for e in external_ids if e}
@@ -174,7 +174,7 @@ def resolve_customer_ids(
     return {row.external_id: row.id for row in rows}
 
 
-def get_customer(session: DbSession, workspace_id: int, external_id: str) -> Customer:
+def get_customer(session: DbSession, *, workspace_id: int, external_id: str) -> Customer:
     if "\x00" in external_id:  # no customer has one, and PostgreSQL refuses NUL in a query
         raise NotFound(f"No customer {external_id!r} in this workspace.")
     customer = session.scalar(
@@ -191,8 +191,8 @@ def get_customer(session: DbSession, workspace_id: int, external_id: str) -> Cus
 
 def list_customers(
     session: DbSession,
-    workspace_id: int,
     *,
+    workspace_id: int,
     limit: int,
     cursor: str | None = None,
     updated_since: datetime | None = None,
@@ -226,11 +226,13 @@ def event_key(values: dict[str, Any]) -> str:
 
 
 def record_events(
-    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Record CRM events by ``event_id`` (derived from the content when absent):
     an event seen before is updated or left unchanged, never duplicated."""
-    customers = resolve_customer_ids(session, workspace_id, (i["customer"] for i in items))
+    customers = resolve_customer_ids(
+        session, workspace_id=workspace_id, external_ids=(i["customer"] for i in items)
+    )
     prepared: list[Entry] = []
     for item in items:
         customer_id = customers.get(item["customer"])
@@ -257,10 +259,12 @@ MENTION_COLUMNS = (
 
 
 def record_mentions(
-    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Upsert mentions by ``external_id``, scoring text that came without a sentiment."""
-    customers = resolve_customer_ids(session, workspace_id, (i.get("customer") for i in items))
+    customers = resolve_customer_ids(
+        session, workspace_id=workspace_id, external_ids=(i.get("customer") for i in items)
+    )
     entries: list[Entry] = []
     for item in items:
         customer_id = None
@@ -301,11 +305,13 @@ CONNECTION_COLUMNS = (
 
 
 def upsert_connections(
-    session: DbSession, workspace_id: int, items: Sequence[dict[str, Any]]
+    session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
 ) -> list[Outcome]:
     """Upsert directed edges by (source, target, channel); counts are absolute, not added."""
     customers = resolve_customer_ids(
-        session, workspace_id, [i["source"] for i in items] + [i["target"] for i in items]
+        session,
+        workspace_id=workspace_id,
+        external_ids=[i["source"] for i in items] + [i["target"] for i in items],
     )
     entries: list[Entry] = []
     for item in items:
@@ -328,10 +334,10 @@ def upsert_connections(
 
 
 def list_connections(
-    session: DbSession, workspace_id: int, external_id: str, *, limit: int, cursor: str | None
+    session: DbSession, *, workspace_id: int, external_id: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A customer's ties in both directions, by id."""
-    customer = get_customer(session, workspace_id, external_id)
+    customer = get_customer(session, workspace_id=workspace_id, external_id=external_id)
     query = select(Connection).where(
         Connection.workspace_id == workspace_id,
         or_(Connection.source_id == customer.id, Connection.target_id == customer.id),
@@ -367,7 +373,7 @@ _TABLES = {
 }
 
 
-def refresh_statistics(session: DbSession, kind: str) -> None:
+def refresh_statistics(session: DbSession, *, kind: str) -> None:
     """ANALYZE the tables a bulk load of ``kind`` reads (PostgreSQL; a no-op elsewhere).
 
     PostgreSQL's ANALYZE counts rows the current transaction inserted, so a long import

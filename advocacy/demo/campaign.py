@@ -182,7 +182,7 @@ class _Writer:
         self.workspace_id = workspace_id
         self.plan, self.people, self.ids = data.program, data.customers, ids
         self.campaign = _campaign(session, workspace_id, sink.anchor)
-        arms = load_arms(session, self.campaign.id)
+        arms = load_arms(session, campaign_id=self.campaign.id)
         assert arms is not None
         self.arms = arms
         by_name = {v.name: v for v in arms.variants}

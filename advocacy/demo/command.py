@@ -115,7 +115,7 @@ def _read_key(path: Path) -> str | None:
 
 
 def _key_works(session: Session, secret: str, workspace_id: int) -> bool:
-    principal = workspaces.authenticate(session, secret)
+    principal = workspaces.authenticate(session, secret=secret)
     return principal is not None and principal.workspace_id == workspace_id
 
 
@@ -253,7 +253,7 @@ def demo_command(
         _write_key(path, build.secret)
         workspace_id, secret, counts = build.workspace_id, build.secret, build.counts
         # Rank straight away, so the advocates are there when the server starts.
-        snapshot = rank_workspace(session, workspace_id)
+        snapshot = rank_workspace(session, workspace_id=workspace_id)
         session.commit()
         total = time.perf_counter() - started
         click.echo(

@@ -61,7 +61,7 @@ class Assigned:
 
 
 def load_arms(
-    session: DbSession, campaign_id: int, *, unit: str | None = None, lock: bool = False
+    session: DbSession, *, campaign_id: int, unit: str | None = None, lock: bool = False
 ) -> Arms | None:
     """The campaign's experiment (of that unit) with its variants, or None.
 
@@ -84,7 +84,7 @@ def load_arms(
 
 
 def record_assignments(
-    session: DbSession, arms: Arms, customers: Mapping[int, str], *, at: datetime
+    session: DbSession, *, arms: Arms, customers: Mapping[int, str], at: datetime
 ) -> dict[int, Assigned]:
     """Each customer's variant (customer id -> external id in, id -> Assigned out): the
     recorded one, else drawn by hash and recorded at ``at``. Needs ``arms`` loaded with lock."""
@@ -128,16 +128,16 @@ def assign_advocates(
 ) -> dict[int, Assigned]:
     """Record the variants of advocates just enrolled or asking for a link, when the
     campaign's experiment assigns advocates; nothing otherwise."""
-    arms = load_arms(session, campaign_id, unit=ADVOCATE, lock=True)
+    arms = load_arms(session, campaign_id=campaign_id, unit=ADVOCATE, lock=True)
     if arms is None or not advocates:
         return {}
-    return record_assignments(session, arms, advocates, at=at)
+    return record_assignments(session, arms=arms, customers=advocates, at=at)
 
 
 def conversion_offer(
     session: DbSession,
-    campaign: Campaign,
     *,
+    campaign: Campaign,
     advocate_id: int,
     invitee_id: int,
     invitee: str,
@@ -149,9 +149,11 @@ def conversion_offer(
     if unit is None:
         return campaign
     if unit == INVITEE:
-        arms = load_arms(session, campaign.id, lock=True)
+        arms = load_arms(session, campaign_id=campaign.id, lock=True)
         assert arms is not None, "experiments are never deleted"
-        return record_assignments(session, arms, {invitee_id: invitee}, at=at)[invitee_id].variant
+        return record_assignments(session, arms=arms, customers={invitee_id: invitee}, at=at)[
+            invitee_id
+        ].variant
     variant = session.scalar(
         select(ExperimentVariant)
         .join(ExperimentAssignment, ExperimentAssignment.variant_id == ExperimentVariant.id)
@@ -178,7 +180,7 @@ class OfferedCampaign:
         return getattr(self._campaign, name)
 
 
-def invitation_offer(session: DbSession, campaign: Campaign, link_id: int) -> Any:
+def invitation_offer(session: DbSession, *, campaign: Campaign, link_id: int) -> Any:
     """What the invitation page of a link offers: the advocate's variant when the campaign's
     experiment assigns advocates and has assigned this one, else the campaign itself."""
     variant = session.scalar(

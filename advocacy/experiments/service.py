@@ -22,7 +22,7 @@ from advocacy.types import DbSession
 
 
 def _experiment(session: DbSession, workspace_id: int, campaign_id: int) -> Experiment:
-    get_campaign(session, workspace_id, campaign_id)
+    get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     experiment = session.scalar(select(Experiment).where(Experiment.campaign_id == campaign_id))
     if experiment is None:
         raise NotFound("This campaign has no experiment.")
@@ -59,7 +59,7 @@ def define_experiment(
 ) -> Experiment:
     """Create or replace the experiment; refused once anyone has been assigned, and once the
     campaign has ended (its offer is final)."""
-    campaign = get_campaign(session, workspace_id, campaign_id)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     if campaign.status == "ended":
         raise Conflict("The campaign has ended: its offer is final, so is its experiment.")
     problems = variant_problems(
@@ -120,8 +120,8 @@ def assign_advocates(
     Enrollment and links assign advocates by themselves; this assigns (or looks up) named
     ones explicitly, e.g. advocates enrolled before the experiment existed.
     """
-    get_campaign(session, workspace_id, campaign_id)
-    arms = load_arms(session, campaign_id, lock=True)
+    get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
+    arms = load_arms(session, campaign_id=campaign_id, lock=True)
     if arms is None:
         raise NotFound("This campaign has no experiment.")
     if arms.experiment.unit != ADVOCATE:
@@ -143,7 +143,10 @@ def assign_advocates(
         .all()
     )
     recorded = record_assignments(
-        session, arms, {customer_id: name for name, customer_id in enrolled.items()}, at=now
+        session,
+        arms=arms,
+        customers={customer_id: name for name, customer_id in enrolled.items()},
+        at=now,
     )
     out = []
     for advocate in advocates:
@@ -199,7 +202,7 @@ def experiment_results(
 ) -> dict[str, Any]:
     """Exposures (units assigned), converted units and revenue per variant, counted by the
     database, then compared."""
-    campaign = get_campaign(session, workspace_id, campaign_id)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     experiment = _experiment(session, workspace_id, campaign_id)
     variants = _variants(session, experiment.id)
     a = ExperimentAssignment

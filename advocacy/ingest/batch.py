@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import marshmallow as ma
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +17,16 @@ from advocacy.types import DbSession
 T = TypeVar("T")
 
 
+class Apply(Protocol):
+    def __call__(
+        self, session: DbSession, *, workspace_id: int, items: Sequence[dict[str, Any]]
+    ) -> list[Outcome]: ...
+
+
 @dataclass(frozen=True)
 class Kind:
     schema: type[ma.Schema]
-    apply: Callable[[DbSession, int, Sequence[dict[str, Any]]], list[Outcome]]
+    apply: Apply
     key: Callable[[dict[str, Any]], str]
 
 
@@ -54,10 +60,10 @@ class ItemResult:
 
 def ingest_items(
     session: DbSession,
+    *,
     workspace_id: int,
     kind: str,
     raw_items: Sequence[Any],
-    *,
     defaults: dict[str, Any] | None = None,
 ) -> list[ItemResult]:
     """Validate each raw item, apply the valid ones in bulk; one result per item, in order."""
@@ -77,7 +83,9 @@ def ingest_items(
         valid.append((index, item))
     items = [item for _, item in valid]
     outcomes = (
-        retry_on_conflict(session, lambda: spec.apply(session, workspace_id, items))
+        retry_on_conflict(
+            session, lambda: spec.apply(session, workspace_id=workspace_id, items=items)
+        )
         if valid
         else []
     )

@@ -130,7 +130,7 @@ def _csv_rows(text: IO[str], schema: ma.Schema) -> Iterator[tuple[int, Any, str 
 
 
 def run_import(
-    session: DbSession, workspace_id: int, kind: str, content_type: str | None, stream: IO[bytes]
+    session: DbSession, *, workspace_id: int, kind: str, content_type: str | None, stream: IO[bytes]
 ) -> ImportReport:
     """Apply a file's valid rows; report rejected ones by line. Re-running changes nothing."""
     fmt = format_for(content_type)
@@ -147,9 +147,11 @@ def run_import(
         if report.rows >= next_analyze:
             # The planner's statistics lag behind a bulk load inside one transaction and
             # lead it to scan whole tables per chunk; refresh them as the tables grow.
-            refresh_statistics(session, kind)
+            refresh_statistics(session, kind=kind)
             next_analyze *= 4
-        results = ingest_items(session, workspace_id, kind, [item for _, item in chunk])
+        results = ingest_items(
+            session, workspace_id=workspace_id, kind=kind, raw_items=[item for _, item in chunk]
+        )
         for (line, _), result in zip(chunk, results, strict=True):
             if result.errors and result.status == "rejected":
                 report.reject(line, result.errors)

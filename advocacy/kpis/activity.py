@@ -72,7 +72,13 @@ def on_postgresql(session: DbSession) -> bool:
 
 
 def fill_campaign(
-    session: DbSession, rows: list[Counts], totals: Counts, tables: PeriodTables, ws: int, cid: int
+    session: DbSession,
+    *,
+    rows: list[Counts],
+    totals: Counts,
+    tables: PeriodTables,
+    ws: int,
+    cid: int,
 ) -> None:
     """Clicks, unique visitors, active advocates and reach of each period and of the range."""
     if on_postgresql(session):
@@ -82,7 +88,7 @@ def fill_campaign(
 
 
 def clicks_per_advocate(
-    session: DbSession, ws: int, cid: int, start: datetime, end: datetime
+    session: DbSession, *, ws: int, cid: int, start: datetime, end: datetime
 ) -> Any:
     """(advocate, clicks, unique visitors) of the advocates with clicks in [start, end)."""
     if on_postgresql(session):

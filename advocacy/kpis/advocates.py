@@ -72,7 +72,7 @@ def advocate_kpis(
     cursor: str | None = None,
 ) -> AdvocatePage:
     """One row of KPIs per advocate of the campaign, sorted, a page at a time."""
-    campaign = get_campaign(session, workspace_id, campaign_id)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     periods = kpi_periods(first, last, "month", tz)
     start, end = periods[0].start, periods[-1].end
     currency = campaign_currency(campaign)
@@ -120,7 +120,11 @@ def advocate_kpis(
         "shares",
         "reported_impressions",
     )
-    fill(activity.clicks_per_advocate(session, ws, cid, start, end), "clicks", "unique_visitors")
+    fill(
+        activity.clicks_per_advocate(session, ws=ws, cid=cid, start=start, end=end),
+        "clicks",
+        "unique_visitors",
+    )
     # Active: an invite, share or click of their link in the range; reach only counts then.
     active = [
         advocate_id

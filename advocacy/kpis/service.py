@@ -45,9 +45,9 @@ class CampaignKpis:
     totals: dict[str, Any]
 
 
-def get_campaign(session: DbSession, workspace_id: int, campaign_id: int) -> Campaign:
+def get_campaign(session: DbSession, *, workspace_id: int, campaign_id: int) -> Campaign:
     """A campaign of this workspace; NotFound for a missing one or another workspace's."""
-    return campaigns.get_campaign(session, workspace_id, campaign_id)
+    return campaigns.get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
 
 
 def campaign_currency(campaign: Campaign) -> str | None:
@@ -80,7 +80,7 @@ def campaign_kpis(
     tz: str,
 ) -> CampaignKpis:
     """Series (one entry per period, empty ones as zeros) and totals of a campaign's KPIs."""
-    campaign = get_campaign(session, workspace_id, campaign_id)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     periods = kpi_periods(first, last, granularity, tz)
     currency = campaign_currency(campaign)
     weights = maths.score_weights(campaign.objective, campaign.score_weights)
@@ -172,7 +172,7 @@ def _count(
         "shares",
         "reported_impressions",
     )
-    activity.fill_campaign(session, rows, totals, tables, ws, cid)
+    activity.fill_campaign(session, rows=rows, totals=totals, tables=tables, ws=ws, cid=cid)
     _fill_money(session, rows, p, campaign, currency)
     for field in maths.ADDITIVE:
         totals[field] = sum(row[field] for row in rows)

@@ -385,5 +385,5 @@ def read_invitation(
     ).one()
     name = None if found.erased_at is not None else rules.first_name(found.first_name)
     # An advocate in an incentive experiment: the page offers their variant's rewards.
-    campaign = invitation_offer(session, found.Campaign, link_id)
+    campaign = invitation_offer(session, campaign=found.Campaign, link_id=link_id)
     return Invitation(token=token, inviter_first_name=name, campaign=campaign)

@@ -101,7 +101,7 @@ def issue_link(
     invitee), Conflict (campaign not live, advocate withdrawn, link revoked).
     """
     # Checks the id's range too: one past BIGINT is a 404, not a database error.
-    campaign = get_campaign(session, workspace_id, campaign_id)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     refused = rules.issuance_refusal(campaign, now)
     if refused == "ended":
         raise Conflict(f"Campaign {campaign_id} has ended; it issues no more links.")
@@ -213,7 +213,7 @@ def revoke_link(session: DbSession, *, workspace_id: int, link_id: int, now: dat
         session.flush()
 
 
-def describe_invitee(session: DbSession, link: ReferralLink) -> str | None:
+def describe_invitee(session: DbSession, *, link: ReferralLink) -> str | None:
     """Whom a personal link is addressed to: the customer's id, or the email."""
     if link.invitee_customer_id is not None:
         return session.scalar(
@@ -222,5 +222,5 @@ def describe_invitee(session: DbSession, link: ReferralLink) -> str | None:
     return link.invitee_email_normalized
 
 
-def describe_advocate(session: DbSession, link: ReferralLink) -> str:
+def describe_advocate(session: DbSession, *, link: ReferralLink) -> str:
     return session.scalar(select(Customer.external_id).where(Customer.id == link.advocate_id)) or ""

@@ -55,7 +55,7 @@ def erase_customer(
     session: DbSession, *, workspace_id: int, external_id: str, now: datetime
 ) -> Erasure:
     """Erase the person ``external_id`` of a workspace (see the module's docstring)."""
-    customer = get_customer(session, workspace_id, external_id)
+    customer = get_customer(session, workspace_id=workspace_id, external_id=external_id)
     email = customer.email_normalized
     erasure = Erasure(pseudonym=_pseudonym())
     _erase_devices(session, workspace_id, customer.id)

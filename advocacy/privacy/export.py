@@ -46,8 +46,10 @@ EXPORT_SOURCES: dict[str, tuple[str, ...]] = {
 
 def export_customer(session: DbSession, *, workspace_id: int, external_id: str) -> dict[str, Any]:
     """Everything held about one person, grouped by kind (see ``EXPORT_SOURCES``)."""
-    customer = get_customer(session, workspace_id, external_id)
-    connections, _ = list_connections(session, workspace_id, external_id, limit=10**9, cursor=None)
+    customer = get_customer(session, workspace_id=workspace_id, external_id=external_id)
+    connections, _ = list_connections(
+        session, workspace_id=workspace_id, external_id=external_id, limit=10**9, cursor=None
+    )
     rewards = list(
         session.scalars(
             select(Reward).where(Reward.beneficiary_id == customer.id).order_by(Reward.id)
@@ -197,7 +199,12 @@ def _ranking(session: DbSession, workspace_id: int, customer: Customer) -> dict[
     explained: dict[str, Any] = {}
     for objective in OBJECTIVES if scores else ():
         try:
-            _, view = get_advocate(session, workspace_id, customer.external_id, objective=objective)
+            _, view = get_advocate(
+                session,
+                workspace_id=workspace_id,
+                external_id=customer.external_id,
+                objective=objective,
+            )
         except NotFound:  # not in the latest snapshot (a customer added since)
             break
         explained[objective] = {

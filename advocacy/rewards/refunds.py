@@ -119,7 +119,7 @@ def _undo_rewards(session: DbSession, conversion: Any, now: datetime) -> None:
             events += change_reward(
                 session, reward, target, reason=REFUND_REASON, api_key_id=None, now=now
             )
-    emit_events(session, events, now=now)
+    emit_events(session, events=events, now=now)
     session.flush()
 
 

@@ -501,7 +501,7 @@ def record_conversion(
     # The experiment's variant for this advocate or invitee, else the campaign's own offer.
     offer = conversion_offer(
         session,
-        campaign,
+        campaign=campaign,
         advocate_id=touch.advocate_id,
         invitee_id=invitee_id,
         invitee=customer,
@@ -613,7 +613,7 @@ def record_conversion(
             events += [
                 _reward_event(r, "reward.approved", names[r.beneficiary_id]) for r in rewards
             ]
-    emit_events(session, events, now=now)
+    emit_events(session, events=events, now=now)
     session.flush()
     return Recorded(
         _conversion_body(
@@ -750,7 +750,7 @@ def review_reward(
         events = change_reward(
             session, reward, target, reason=reason, api_key_id=api_key_id, now=now, code=code
         )
-        emit_events(session, events, now=now)
+        emit_events(session, events=events, now=now)
         session.flush()
     return describe_rewards(session, [reward])[0]
 
@@ -815,7 +815,7 @@ def customer_rewards(
     """A customer's balance (ledger sums), pending amounts, and rewards newest first."""
     from advocacy.customers.service import get_customer
 
-    customer = get_customer(session, workspace_id, external_id)
+    customer = get_customer(session, workspace_id=workspace_id, external_id=external_id)
     query = select(Reward).where(
         Reward.workspace_id == workspace_id, Reward.beneficiary_id == customer.id
     )
@@ -868,7 +868,7 @@ def settle_rewards(session: DbSession, *, now: datetime, limit: int = 200) -> in
         events += _approve(session, batch, reason="return window elapsed", api_key_id=None, now=now)
     for referral_id in {r.referral_id for r in rewards}:
         _sync_referral(session, referral_id, now)
-    emit_events(session, events, now=now)
+    emit_events(session, events=events, now=now)
     session.flush()
     return len(rewards)
 

@@ -34,8 +34,8 @@ MAX_SUBSCRIPTIONS = 20
 
 def create_subscription(
     session: DbSession,
-    workspace_id: int,
     *,
+    workspace_id: int,
     url: str,
     event_types: Sequence[str],
     description: str | None,
@@ -73,7 +73,7 @@ def create_subscription(
 
 
 def get_subscription(
-    session: DbSession, workspace_id: int, subscription_id: int
+    session: DbSession, *, workspace_id: int, subscription_id: int
 ) -> WebhookSubscription:
     subscription = None
     if 0 < subscription_id < 2**63:
@@ -89,7 +89,7 @@ def get_subscription(
     return subscription
 
 
-def list_subscriptions(session: DbSession, workspace_id: int) -> list[WebhookSubscription]:
+def list_subscriptions(session: DbSession, *, workspace_id: int) -> list[WebhookSubscription]:
     return list(
         session.scalars(
             select(WebhookSubscription)
@@ -103,11 +103,13 @@ def list_subscriptions(session: DbSession, workspace_id: int) -> list[WebhookSub
 
 
 def delete_subscription(
-    session: DbSession, workspace_id: int, subscription_id: int, *, now: datetime
+    session: DbSession, *, workspace_id: int, subscription_id: int, now: datetime
 ) -> None:
     """Stop sending to it: its pending deliveries are dead at once (a backlog left for the
     worker to find would fill its batches with rows it cannot send)."""
-    subscription = get_subscription(session, workspace_id, subscription_id)
+    subscription = get_subscription(
+        session, workspace_id=workspace_id, subscription_id=subscription_id
+    )
     subscription.deleted_at = now
     session.flush()
     session.execute(
@@ -120,15 +122,15 @@ def delete_subscription(
 
 def list_deliveries(
     session: DbSession,
+    *,
     workspace_id: int,
     subscription_id: int,
-    *,
     state: str | None,
     limit: int,
     before: int | None,
 ) -> list[tuple[WebhookDelivery, OutboxEvent]]:
     """Newest first; ``before`` is the last id of the previous page."""
-    get_subscription(session, workspace_id, subscription_id)
+    get_subscription(session, workspace_id=workspace_id, subscription_id=subscription_id)
     query = (
         select(WebhookDelivery, OutboxEvent)
         .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
@@ -144,10 +146,10 @@ def list_deliveries(
 
 
 def replay_delivery(
-    session: DbSession, workspace_id: int, subscription_id: int, delivery_id: int, *, now: datetime
+    session: DbSession, *, workspace_id: int, subscription_id: int, delivery_id: int, now: datetime
 ) -> tuple[WebhookDelivery, OutboxEvent]:
     """Send a delivery again from scratch (a dead one, typically); same webhook-id."""
-    get_subscription(session, workspace_id, subscription_id)
+    get_subscription(session, workspace_id=workspace_id, subscription_id=subscription_id)
     found = session.execute(
         select(WebhookDelivery, OutboxEvent)
         .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
@@ -178,7 +180,7 @@ class DomainEvent:
     data: dict[str, Any]
 
 
-def emit_events(session: DbSession, events: Sequence[DomainEvent], *, now: datetime) -> None:
+def emit_events(session: DbSession, *, events: Sequence[DomainEvent], now: datetime) -> None:
     """Write events to the outbox, in the caller's transaction."""
     if not events:
         return
@@ -359,9 +361,9 @@ def lease_deliveries(
 
 def record_outcome(
     session: DbSession,
+    *,
     job: Job,
     outcome: delivery.Outcome,
-    *,
     now: datetime,
     max_attempts: int,
     retry_base_seconds: int,

@@ -28,15 +28,15 @@ class AllowedDomains:
     campaigns_outside: list[int] = field(default_factory=list)
 
 
-def get_allowed_domains(session: DbSession, workspace_id: int) -> AllowedDomains:
-    workspace = get_workspace(session, workspace_id)
+def get_allowed_domains(session: DbSession, *, workspace_id: int) -> AllowedDomains:
+    workspace = get_workspace(session, workspace_id=workspace_id)
     return AllowedDomains(
         list(workspace.allowed_domains or []), _campaigns_outside(session, workspace)
     )
 
 
 def set_allowed_domains(
-    session: DbSession, workspace_id: int, *, domains: Sequence[str]
+    session: DbSession, *, workspace_id: int, domains: Sequence[str]
 ) -> AllowedDomains:
     """Replace the workspace's allow-list with normalised, de-duplicated entries."""
     normalised: list[str] = []
@@ -51,7 +51,7 @@ def set_allowed_domains(
             normalised.append(domain)
     if problems:
         raise Unprocessable("Some domains are not valid; see errors.", errors=problems)
-    workspace = get_workspace(session, workspace_id)
+    workspace = get_workspace(session, workspace_id=workspace_id)
     workspace.allowed_domains = normalised
     session.flush()
     return AllowedDomains(normalised, _campaigns_outside(session, workspace))

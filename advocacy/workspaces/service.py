@@ -59,7 +59,7 @@ def create_workspace(session: DbSession, *, name: str) -> Workspace:
     return workspace
 
 
-def get_workspace(session: DbSession, workspace_id: int) -> Workspace:
+def get_workspace(session: DbSession, *, workspace_id: int) -> Workspace:
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFound(f"No workspace {workspace_id}.")
@@ -82,7 +82,7 @@ def create_api_key(
             f"A key name has at most {MAX_NAME_LENGTH} characters.",
             errors={"name": [f"Must be at most {MAX_NAME_LENGTH} characters."]},
         )
-    get_workspace(session, workspace_id)
+    get_workspace(session, workspace_id=workspace_id)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         workspace_id=workspace_id,
@@ -113,7 +113,7 @@ def revoke_api_key(session: DbSession, *, key_id: int) -> ApiKey:
     return key
 
 
-def authenticate(session: DbSession, secret: str) -> Principal | None:
+def authenticate(session: DbSession, *, secret: str) -> Principal | None:
     """The principal for a presented key, or None for an unknown or revoked one."""
     if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None

@@ -321,16 +321,28 @@ def test_withdrawn_advocate_can_be_enrolled_again(people, campaign):
 
 def test_service_lookups_for_the_click_path(people, session, workspace, campaign):
     enroll_ok(people, campaign["id"], customers=["ann"])
-    found = get_enrollment(session, workspace.id, campaign["id"], "ann")
+    found = get_enrollment(
+        session, workspace_id=workspace.id, campaign_id=campaign["id"], customer_external_id="ann"
+    )
     assert found.withdrawn_at is None
     people.delete(f"/api/v1/campaigns/{campaign['id']}/enrollments/ann")
 
     with pytest.raises(NotFound):
-        get_enrollment(session, workspace.id, campaign["id"], "ann")
+        get_enrollment(
+            session,
+            workspace_id=workspace.id,
+            campaign_id=campaign["id"],
+            customer_external_id="ann",
+        )
     with pytest.raises(NotFound):
-        get_enrollment(session, workspace.id, campaign["id"], "bob")
+        get_enrollment(
+            session,
+            workspace_id=workspace.id,
+            campaign_id=campaign["id"],
+            customer_external_id="bob",
+        )
     with pytest.raises(NotFound):
-        service.get_campaign(session, workspace.id + 1000, campaign["id"])
+        service.get_campaign(session, workspace_id=workspace.id + 1000, campaign_id=campaign["id"])
 
 
 # --- by name, with a ranking ------------------------------------------------------------

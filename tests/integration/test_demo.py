@@ -357,7 +357,7 @@ def test_if_missing_replaces_a_lost_or_revoked_key(
     key = _key(run(*SMALL, "--print-usage").output)
     key_file = instance / "demo-api-key"
     if damage == "revoke":
-        principal = service.authenticate(session, key)
+        principal = service.authenticate(session, secret=key)
         assert principal is not None
         service.revoke_api_key(session, key_id=principal.api_key_id)
         session.commit()

@@ -53,7 +53,7 @@ def _convert(session, client, api, workspace):
 
 def test_deliveries_verify_with_the_standardwebhooks_library(session, client, api, workspace, hook):
     _convert(session, client, api, workspace)
-    report_ = run_cycle(session, _settings())
+    report_ = run_cycle(session, settings=_settings())
     assert report_.delivered == 5
     assert len(hook.received) == 5
     assert all(r.verified for r in hook.received), [r.error for r in hook.received]
@@ -72,7 +72,7 @@ def test_a_body_changed_by_one_byte_is_rejected_by_the_receiver(
     session, client, api, workspace, hook
 ):
     _convert(session, client, api, workspace)
-    run_cycle(session, _settings())
+    run_cycle(session, settings=_settings())
     delivered = hook.received[0]
     tampered = bytearray(delivered.body)
     tampered[len(tampered) // 2] ^= 0x01
@@ -83,7 +83,7 @@ def test_a_body_changed_by_one_byte_is_rejected_by_the_receiver(
 def test_a_timestamp_older_than_five_minutes_is_rejected(session, client, api, workspace, hook):
     _convert(session, client, api, workspace)
     late = utcnow() - timedelta(minutes=6)
-    report_ = deliver_due(session, _settings(), clock=lambda: late)
+    report_ = deliver_due(session, settings=_settings(), clock=lambda: late)
     assert report_.delivered == 0
     assert all(not r.verified and "too old" in (r.error or "") for r in hook.received)
 
@@ -94,15 +94,15 @@ def test_failures_are_retried_with_back_off_then_dead_then_replayed(
     hook.status = 500
     _convert(session, client, api, workspace)
     now = utcnow()
-    deliver_due(session, _settings(), clock=lambda: now)
+    deliver_due(session, settings=_settings(), clock=lambda: now)
     row = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).first()
     session.refresh(row)
     assert (row.state, row.attempts, row.last_status) == ("pending", 1, 500)
     assert row.next_attempt_at == now + timedelta(seconds=30)
-    deliver_due(session, _settings(), clock=lambda: now + timedelta(seconds=31))
+    deliver_due(session, settings=_settings(), clock=lambda: now + timedelta(seconds=31))
     session.refresh(row)
     assert (row.attempts, row.next_attempt_at) == (2, now + timedelta(seconds=91))
-    deliver_due(session, _settings(), clock=lambda: now + timedelta(seconds=92))
+    deliver_due(session, settings=_settings(), clock=lambda: now + timedelta(seconds=92))
     session.refresh(row)
     assert (row.state, row.attempts) == ("dead", 3)
 
@@ -113,7 +113,7 @@ def test_failures_are_retried_with_back_off_then_dead_then_replayed(
     hook.status = 204
     replayed = api.post(f"{url}/{row.id}/replay")
     assert replayed.status_code == 200 and replayed.json["state"] == "pending"
-    deliver_due(session, _settings())
+    deliver_due(session, settings=_settings())
     session.refresh(row)
     assert row.state == "delivered"
     # The replay carries the webhook-id of the first attempt: receivers can drop duplicates.
@@ -126,7 +126,7 @@ def test_failures_are_retried_with_back_off_then_dead_then_replayed(
 def test_redirects_are_not_followed(session, client, api, workspace, hook):
     hook.status, hook.location = 302, "http://127.0.0.1:9/elsewhere"
     _convert(session, client, api, workspace)
-    report_ = deliver_due(session, _settings())
+    report_ = deliver_due(session, settings=_settings())
     assert report_.delivered == 0 and report_.retrying == 5
     assert {r.path for r in hook.received} == {"/hooks/advocacy"}
     errors = set(session.scalars(select(WebhookDelivery.last_error)))
@@ -135,7 +135,7 @@ def test_redirects_are_not_followed(session, client, api, workspace, hook):
 
 def test_a_private_target_is_refused_again_at_delivery(session, client, api, workspace, hook):
     _convert(session, client, api, workspace)
-    report_ = deliver_due(session, _settings(allow_private=False))
+    report_ = deliver_due(session, settings=_settings(allow_private=False))
     assert report_.delivered == 0
     assert hook.received == []
     # The receiver is plain http on loopback: refused for both reasons once not allowed.
@@ -147,7 +147,7 @@ def test_a_private_target_is_refused_again_at_delivery(session, client, api, wor
 def test_a_deleted_subscription_gets_nothing(session, client, api, workspace, hook):
     _convert(session, client, api, workspace)
     api.delete(f"/api/v1/webhooks/{hook.subscription_id}")
-    assert deliver_due(session, _settings()).delivered == 0
+    assert deliver_due(session, settings=_settings()).delivered == 0
     assert hook.received == []
 
 
@@ -157,7 +157,7 @@ def test_event_types_filter_deliveries(session, client, api, workspace, local_ta
             "/api/v1/webhooks", json={"url": target.url, "event_types": ["referral.attributed"]}
         )
         _convert(session, client, api, workspace)
-        deliver_due(session, _settings())
+        deliver_due(session, settings=_settings())
         assert [json.loads(r.body)["type"] for r in target.received] == ["referral.attributed"]
 
 

@@ -95,7 +95,9 @@ def test_a_deleted_subscriptions_backlog_does_not_starve_the_others(session, api
     )
     sent = Sent()
 
-    report = deliver_due(session, SETTINGS, send=sent, clock=lambda: now + timedelta(seconds=1))
+    report = deliver_due(
+        session, settings=SETTINGS, send=sent, clock=lambda: now + timedelta(seconds=1)
+    )
 
     assert (report.delivered, sent) == (3, [PUBLIC] * 3)
     assert _states(session, gone) == [("dead", "subscription deleted")] * 120
@@ -114,11 +116,13 @@ def test_events_from_before_a_subscription_are_not_delivered_to_it(session, api,
     now = utcnow()
     emit_events(
         session,
-        [DomainEvent(workspace.id, "reward.created", {"n": 1})],
+        events=[DomainEvent(workspace.id, "reward.created", {"n": 1})],
         now=now - timedelta(minutes=1),
     )
     subscription = _subscribe(api)
-    emit_events(session, [DomainEvent(workspace.id, "reward.created", {"n": 2})], now=utcnow())
+    emit_events(
+        session, events=[DomainEvent(workspace.id, "reward.created", {"n": 2})], now=utcnow()
+    )
 
     dispatch_events(session, now=utcnow())
 
