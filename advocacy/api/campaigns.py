@@ -333,6 +333,18 @@ class EnrollReportSchema(ma.Schema):
     results = ma.fields.List(ma.fields.Nested(EnrollResultSchema))
 
 
+_ENROLLMENT_COLUMNS = (
+    "method",
+    "position",
+    "score",
+    "marginal_gain",
+    "snapshot_id",
+    "enrolled_by_key_id",
+    "enrolled_at",
+    "withdrawn_at",
+)
+
+
 class EnrollmentSchema(ma.Schema):
     customer = ma.fields.String()
     active = ma.fields.Boolean()
@@ -347,6 +359,17 @@ class EnrollmentSchema(ma.Schema):
     enrolled_by_key_id = ma.fields.Integer(allow_none=True)
     enrolled_at = ma.fields.DateTime()
     withdrawn_at = ma.fields.DateTime(allow_none=True)
+
+    @ma.pre_dump
+    def _from_row(self, row: Any, **_: Any) -> dict[str, Any]:
+        """An (enrollment, customer external id, snapshot version) row."""
+        enrollment, external_id, version = row
+        return {
+            **{name: getattr(enrollment, name) for name in _ENROLLMENT_COLUMNS},
+            "customer": external_id,
+            "active": enrollment.withdrawn_at is None,
+            "snapshot_version": version,
+        }
 
 
 class EnrollmentPageSchema(ma.Schema):

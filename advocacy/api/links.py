@@ -12,7 +12,7 @@ from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.extensions import db
 from advocacy.fields import ExternalId, Slug, Text
 from advocacy.links import service
-from advocacy.links.models import ReferralLink
+from advocacy.links.service import IssuedLink
 from advocacy.types import utcnow
 
 blp = ApiBlueprint("links", __name__, url_prefix="/api/v1", description="Referral links")
@@ -37,6 +37,9 @@ class LinkRequestSchema(ma.Schema):
     )
 
 
+_LINK_COLUMNS = ("id", "campaign_id", "channel", "token", "created_at", "expires_at", "revoked_at")
+
+
 class LinkSchema(ma.Schema):
     id = ma.fields.Integer()
     campaign_id = ma.fields.Integer()
@@ -54,27 +57,21 @@ class LinkSchema(ma.Schema):
     expires_at = ma.fields.DateTime()
     revoked_at = ma.fields.DateTime(allow_none=True)
 
+    @ma.pre_dump
+    def _from_issued(self, issued: IssuedLink, **_: Any) -> dict[str, Any]:
+        link, base = issued.link, _base_url()
+        return {
+            **{name: getattr(link, name) for name in _LINK_COLUMNS},
+            "advocate": issued.advocate,
+            "invitee": issued.invitee,
+            "url": f"{base}/r/{link.token}",
+            "invitation_url": f"{base}/i/{link.token}",
+        }
+
 
 def _base_url() -> str:
     configured = current_app.config.get("PUBLIC_BASE_URL")
     return str(configured) if configured else request.host_url.rstrip("/")
-
-
-def _body(link: ReferralLink, advocate: str, invitee: str | None) -> dict[str, Any]:
-    base = _base_url()
-    return {
-        "id": link.id,
-        "campaign_id": link.campaign_id,
-        "advocate": advocate,
-        "channel": link.channel,
-        "invitee": invitee,
-        "token": link.token,
-        "url": f"{base}/r/{link.token}",
-        "invitation_url": f"{base}/i/{link.token}",
-        "created_at": link.created_at,
-        "expires_at": link.expires_at,
-        "revoked_at": link.revoked_at,
-    }
 
 
 @blp.route("/campaigns/<int:campaign_id>/links")
@@ -98,9 +95,8 @@ class CampaignLinks(MethodView):
             signing_keys=config["REFERRAL_SIGNING_KEYS"],
             **args,
         )
-        body = _body(issued.link, issued.advocate, issued.invitee)
         db.session.commit()
-        return body, 201 if issued.created else 200
+        return issued, 201 if issued.created else 200
 
 
 @blp.route("/links/<int:link_id>")
@@ -108,15 +104,16 @@ class LinkResource(MethodView):
     @blp.requires("read")
     @blp.response(200, LinkSchema)
     @blp.problem_response(404, "No such link in this workspace")
-    def get(self, link_id: int) -> dict[str, Any]:
+    def get(self, link_id: int) -> IssuedLink:
         """Read one referral link."""
         link = service.get_link(
             db.session, workspace_id=current_principal().workspace_id, link_id=link_id
         )
-        return _body(
+        return IssuedLink(
             link,
-            service.describe_advocate(db.session, link=link),
-            service.describe_invitee(db.session, link=link),
+            created=False,
+            advocate=service.describe_advocate(db.session, link=link),
+            invitee=service.describe_invitee(db.session, link=link),
         )
 
     @blp.requires("write")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from advocacy.api.conversions import EarnedRewardSchema
+from advocacy.customers.service import CONNECTION_COLUMNS, ConnectionView
 
 
 class ConsentOutSchema(ma.Schema):
@@ -39,6 +42,17 @@ class ConnectionSchema(ma.Schema):
     sentiment = ma.fields.Float(allow_none=True)
     last_interaction_at = ma.fields.DateTime(allow_none=True)
     updated_at = ma.fields.DateTime()
+
+    @ma.pre_dump
+    def _from_view(self, view: ConnectionView, **_: Any) -> dict[str, Any]:
+        tie = view.connection
+        return {
+            **{name: getattr(tie, name) for name in ("channel", *CONNECTION_COLUMNS)},
+            "source": view.source,
+            "target": view.target,
+            "direction": view.direction,
+            "updated_at": tie.updated_at,
+        }
 
 
 class EventSchema(ma.Schema):

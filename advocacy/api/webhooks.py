@@ -63,6 +63,18 @@ class DeliveryArgsSchema(ma.Schema):
     )
 
 
+_DELIVERY_COLUMNS = (
+    "id",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_status",
+    "last_error",
+    "delivered_at",
+    "created_at",
+)
+
+
 class DeliverySchema(ma.Schema):
     id = ma.fields.Integer()
     webhook_id = ma.fields.String(metadata={"description": "The webhook-id header"})
@@ -75,24 +87,19 @@ class DeliverySchema(ma.Schema):
     delivered_at = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
 
+    @ma.pre_dump
+    def _from_rows(self, rows: tuple[Any, Any], **_: Any) -> dict[str, Any]:
+        """A (delivery, its outbox event) pair: the event gives the webhook id and type."""
+        delivery, event = rows
+        return {
+            **{name: getattr(delivery, name) for name in _DELIVERY_COLUMNS},
+            "webhook_id": event.msg_id,
+            "type": event.type,
+        }
+
 
 class DeliveryListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(DeliverySchema))
-
-
-def _delivery(row: Any, event: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "webhook_id": event.msg_id,
-        "type": event.type,
-        "state": row.state,
-        "attempts": row.attempts,
-        "next_attempt_at": row.next_attempt_at,
-        "last_status": row.last_status,
-        "last_error": row.last_error,
-        "delivered_at": row.delivered_at,
-        "created_at": row.created_at,
-    }
 
 
 @blp.route("")
@@ -168,7 +175,7 @@ class Deliveries(MethodView):
             subscription_id=subscription_id,
             **args,
         )
-        return {"items": [_delivery(row, event) for row, event in rows]}
+        return {"items": rows}
 
 
 @blp.route("/<int:subscription_id>/deliveries/<int:delivery_id>/replay")
@@ -179,13 +186,12 @@ class ReplayDelivery(MethodView):
     @blp.problem_response(409, "The delivery is still being attempted")
     def post(self, subscription_id: int, delivery_id: int) -> Any:
         """Send a delivery again (a dead one, typically), with the same webhook-id."""
-        row, event = service.replay_delivery(
+        replayed = service.replay_delivery(
             db.session,
             workspace_id=current_principal().workspace_id,
             subscription_id=subscription_id,
             delivery_id=delivery_id,
             now=utcnow(),
         )
-        body = _delivery(row, event)
         db.session.commit()
-        return body
+        return replayed, 200  # (delivery, event): a tuple alone would read as (body, status)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from advocacy.advocates.models import AdvocateScore, RankingSnapshot
 from advocacy.advocates.service import latest_snapshot, select_for_campaign
@@ -387,8 +387,9 @@ def list_enrollments(
     limit: int,
     cursor: str | None = None,
     withdrawn: bool | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Enrollments in order of first enrollment, with how each advocate was chosen."""
+) -> tuple[list[Row[tuple[Enrollment, str, int | None]]], str | None]:
+    """Enrollments in order of first enrollment, each with its customer's external id and
+    the version of the ranking snapshot it was chosen from (None once pruned)."""
     campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     query = (
         select(Enrollment, Customer.external_id, RankingSnapshot.version)
@@ -403,20 +404,4 @@ def list_enrollments(
     rows, next_cursor = page_by_id(
         session, query, Enrollment.id, limit=limit, cursor=cursor, row_id=lambda row: row[0].id
     )
-    items = [
-        {
-            "customer": external_id,
-            "active": enrollment.withdrawn_at is None,
-            "method": enrollment.method,
-            "position": enrollment.position,
-            "score": enrollment.score,
-            "marginal_gain": enrollment.marginal_gain,
-            "snapshot_id": enrollment.snapshot_id,
-            "snapshot_version": version,
-            "enrolled_by_key_id": enrollment.enrolled_by_key_id,
-            "enrolled_at": enrollment.enrolled_at,
-            "withdrawn_at": enrollment.withdrawn_at,
-        }
-        for enrollment, external_id, version in rows
-    ]
-    return items, next_cursor
+    return rows, next_cursor

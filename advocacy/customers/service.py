@@ -333,9 +333,19 @@ def upsert_connections(
     )
 
 
+@dataclass(frozen=True)
+class ConnectionView:
+    """A tie seen from one customer: ``out`` when they are its source."""
+
+    connection: Connection
+    source: str
+    target: str
+    direction: str
+
+
 def list_connections(
     session: DbSession, *, workspace_id: int, external_id: str, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[ConnectionView], str | None]:
     """A customer's ties in both directions, by id."""
     customer = get_customer(session, workspace_id=workspace_id, external_id=external_id)
     query = select(Connection).where(
@@ -352,14 +362,12 @@ def list_connections(
         )
     }
     items = [
-        {
-            "source": names[r.source_id],
-            "target": names[r.target_id],
-            "direction": "out" if r.source_id == customer.id else "in",
-            "channel": r.channel,
-            **{c: getattr(r, c) for c in CONNECTION_COLUMNS},
-            "updated_at": r.updated_at,
-        }
+        ConnectionView(
+            r,
+            source=names[r.source_id],
+            target=names[r.target_id],
+            direction="out" if r.source_id == customer.id else "in",
+        )
         for r in rows
     ]
     return items, next_cursor
