@@ -8,7 +8,7 @@ migrations, never from create_all.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import flask_migrate
@@ -55,27 +55,45 @@ def app(database_url: str) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+def app_engines() -> MutableMapping[str | None, Any]:
+    """This app's engines by bind key, as the live mapping Flask-SQLAlchemy binds from.
+
+    ``db.engines`` is public API typed as a read-only Mapping; the session fixture relies
+    on it being the very dict that ``db.engine`` and the session's ``get_bind`` read, so
+    that putting a connection in it binds the app to that connection. That assumption is
+    checked here and pinned by tests/integration/test_session_fixture.py: an upgrade of
+    Flask-SQLAlchemy that breaks it fails there, loudly, in one place.
+    """
+    engines = db.engines
+    assert isinstance(engines, MutableMapping) and engines is db.engines, (
+        "Flask-SQLAlchemy's db.engines is no longer the live engine mapping: "
+        "revisit the session fixture in tests/conftest.py"
+    )
+    return engines
+
+
 @pytest.fixture
 def session(app: Flask) -> Iterator[Any]:
     """A session inside an outer transaction that is rolled back after the test.
 
-    The engine is swapped for one connection in a transaction; every session the
-    app opens joins it with a SAVEPOINT, so views can commit as they do in
-    production and the test still leaves nothing behind.
+    The app's engine is swapped for one connection in a transaction; every session the
+    app opens joins it with a SAVEPOINT, so views can commit as they do in production
+    and the test still leaves nothing behind. Public API only: ``db.engines`` (see
+    :func:`app_engines`) and ``scoped_session.configure``.
     """
     with app.app_context():
-        engines = db._app_engines[app]
+        engines = app_engines()
         engine = engines[None]
         connection = engine.connect()
         outer = connection.begin()
-        original_session = db.session
-        engines[None] = connection  # type: ignore[assignment]
-        db.session = db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
+        db.session.remove()
+        engines[None] = connection
+        db.session.configure(join_transaction_mode="create_savepoint")
         try:
             yield db.session
         finally:
             db.session.remove()
-            db.session = original_session
+            db.session.configure(join_transaction_mode="conditional_savepoint")
             engines[None] = engine
             outer.rollback()
             connection.close()

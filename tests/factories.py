@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -20,6 +21,28 @@ from advocacy.extensions import db
 from advocacy.links.models import Click, ReferralLink
 from advocacy.workspaces import service
 from advocacy.workspaces.models import ApiKey, Workspace
+
+NOW = datetime.now(UTC)
+
+
+def ago(days: float) -> str:
+    """An ISO timestamp ``days`` before the test run started."""
+    return (NOW - timedelta(days=days)).isoformat()
+
+
+def assert_problem(response: Any, status: int, field: str | None = None) -> None:
+    """An ``application/problem+json`` answer (RFC 9457) with this status, naming ``field``
+    among its ``errors`` when given."""
+    assert response.status_code == status, response.json
+    assert response.content_type == "application/problem+json"
+    body = response.json
+    assert body["status"] == status
+    assert body["type"].startswith("https://")
+    assert body["title"]
+    assert body["detail"]
+    assert b"<html" not in response.data.lower()
+    if field is not None:
+        assert field in body["errors"], body
 
 
 @dataclass

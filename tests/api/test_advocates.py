@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.factories import ApiClient
-
-NOW = datetime.now(UTC)
-
-
-def ago(days: float) -> str:
-    return (NOW - timedelta(days=days)).isoformat()
+from tests.factories import ApiClient, ago
 
 
 def post_ok(api: ApiClient, url: str, items: list[dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from advocacy.campaigns.models import STATUSES
 from advocacy.workspaces.models import ApiKey
 from advocacy.workspaces.service import hash_key
-from tests.factories import ApiClient
+from tests.factories import ApiClient, assert_problem
 
 CAMPAIGNS = "/api/v1/campaigns"
 CREDIT = {"kind": "credit", "amount": 1000, "currency": "EUR"}
@@ -65,13 +65,6 @@ def audit(api: ApiClient, campaign_id: int) -> list[dict[str, Any]]:
 
 def key_id(session: Any, secret: str) -> int:
     return session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(secret)))
-
-
-def assert_problem(response: Any, status: int, field: str | None = None) -> None:
-    assert response.status_code == status, response.json
-    assert response.content_type == "application/problem+json"
-    if field is not None:
-        assert field in response.json["errors"], response.json
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,14 +18,9 @@ from advocacy.errors import NotFound
 from advocacy.extensions import db
 from advocacy.workspaces import service as workspaces
 from advocacy.workspaces.models import ApiKey, Workspace
-from tests.factories import ApiClient
+from tests.factories import ApiClient, ago
 
-NOW = datetime.now(UTC)
 CONSENT = {"email": True}
-
-
-def ago(days: float) -> str:
-    return (NOW - timedelta(days=days)).isoformat()
 
 
 def put_customer(api: ApiClient, external_id: str, consent: dict[str, bool] | None = None) -> None:

@@ -7,37 +7,28 @@ import json
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from tests.factories import assert_problem
+
 T = "2024-05-01T00:00:00Z"
 
 
-def _assert_problem(response, status):
-    assert response.status_code == status
-    assert response.content_type == "application/problem+json"
-    body = response.json
-    assert body["status"] == status
-    assert body["type"].startswith("https://")
-    assert body["title"]
-    assert body["detail"]
-    assert b"<html" not in response.data.lower()
-
-
 def test_unknown_url_is_problem_404(client):
-    _assert_problem(client.get("/no/such/page"), 404)
+    assert_problem(client.get("/no/such/page"), 404)
 
 
 def test_unknown_api_url_is_problem_404(api):
-    _assert_problem(api.get("/api/v1/nothing-here"), 404)
+    assert_problem(api.get("/api/v1/nothing-here"), 404)
 
 
 def test_wrong_method_is_problem_405_with_allow(api):
     response = api.patch("/api/v1/customers/ann", json={})
 
-    _assert_problem(response, 405)
+    assert_problem(response, 405)
     assert {"GET", "PUT", "DELETE"} <= {m.strip() for m in response.headers["Allow"].split(",")}
 
 
 def test_wrong_method_on_batch_route_is_405(api):
-    _assert_problem(api.get("/api/v1/events"), 405)
+    assert_problem(api.get("/api/v1/events"), 405)
 
 
 def test_body_over_max_content_length_is_problem_413(api, app):
@@ -46,7 +37,7 @@ def test_body_over_max_content_length_is_problem_413(api, app):
 
     response = api.put("/api/v1/customers/ann", data=body, content_type="application/json")
 
-    _assert_problem(response, 413)
+    assert_problem(response, 413)
     assert api.get("/api/v1/customers/ann").status_code == 404
 
 
@@ -66,7 +57,7 @@ def test_body_at_max_content_length_is_not_413(api, app):
 def test_invalid_json_is_problem_400(api):
     response = api.put("/api/v1/customers/ann", data="{not json", content_type="application/json")
 
-    _assert_problem(response, 400)
+    assert_problem(response, 400)
 
 
 def test_too_deeply_nested_json_is_problem_400(api):
@@ -74,7 +65,7 @@ def test_too_deeply_nested_json_is_problem_400(api):
 
     response = api.put("/api/v1/customers/ann", data=body, content_type="application/json")
 
-    _assert_problem(response, 400)
+    assert_problem(response, 400)
 
 
 def test_json_integer_with_too_many_digits_is_problem_400(api):
@@ -82,21 +73,21 @@ def test_json_integer_with_too_many_digits_is_problem_400(api):
 
     response = api.put("/api/v1/customers/ann", data=body, content_type="application/json")
 
-    _assert_problem(response, 400)
+    assert_problem(response, 400)
 
 
 @pytest.mark.parametrize("body", ["[]", '"text"', "42", "null", "true"])
 def test_non_object_json_is_problem_422(api, body):
     response = api.post("/api/v1/events", data=body, content_type="application/json")
 
-    _assert_problem(response, 422)
+    assert_problem(response, 422)
     assert response.json["errors"] == {"_schema": ["Invalid input type."]}
 
 
 def test_validation_problem_names_fields_in_errors(api):
     response = api.put("/api/v1/customers/ann", json={"email": "nope", "followers": "many"})
 
-    _assert_problem(response, 422)
+    assert_problem(response, 422)
     assert set(response.json["errors"]) == {"email", "followers"}
     assert response.json["type"] == "https://advocacy.dev/problems/unprocessable-entity"
 
@@ -116,7 +107,7 @@ def test_unexpected_error_is_problem_500_without_internals(app, client, monkeypa
 
     response = client.get("/healthz")
 
-    _assert_problem(response, 500)
+    assert_problem(response, 500)
     assert b"hunter2" not in response.data
     assert b"RuntimeError" not in response.data
 
@@ -131,5 +122,5 @@ def test_integrity_error_is_problem_409_without_database_message(app, client, mo
 
     response = client.get("/healthz")
 
-    _assert_problem(response, 409)
+    assert_problem(response, 409)
     assert b"customers" not in response.data

@@ -1,3 +1,9 @@
 """Fixtures of the experiment tests: fresh per-IP budgets of the public link pages."""
 
-from tests.web.conftest import fresh_rate_limits  # noqa: F401  (autouse)
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import reset_rate_limits
+
+fresh_rate_limits = pytest.fixture(autouse=True)(reset_rate_limits)

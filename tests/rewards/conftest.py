@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from advocacy.extensions import limiter
+from tests.conftest import reset_rate_limits
 
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits(app: Any) -> Any:
-    limiter.reset()
-    yield
-    limiter.reset()
+fresh_rate_limits = pytest.fixture(autouse=True)(reset_rate_limits)

@@ -85,6 +85,7 @@ def test_a_timestamp_older_than_five_minutes_is_rejected(session, client, api, w
     late = utcnow() - timedelta(minutes=6)
     report_ = deliver_due(session, settings=_settings(), clock=lambda: late)
     assert report_.delivered == 0
+    assert hook.received, "nothing arrived at the receiver"
     assert all(not r.verified and "too old" in (r.error or "") for r in hook.received)
 
 

@@ -116,11 +116,13 @@ def test_events_from_before_a_subscription_are_not_delivered_to_it(session, api,
     now = utcnow()
     emit_events(
         session,
-        [DomainEvent(workspace.id, "reward.created", {"n": 1})],
+        events=[DomainEvent(workspace.id, "reward.created", {"n": 1})],
         now=now - timedelta(minutes=1),
     )
     subscription = _subscribe(api)
-    emit_events(session, [DomainEvent(workspace.id, "reward.created", {"n": 2})], now=utcnow())
+    emit_events(
+        session, events=[DomainEvent(workspace.id, "reward.created", {"n": 2})], now=utcnow()
+    )
 
     dispatch_events(session, now=utcnow())
 
