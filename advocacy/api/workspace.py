@@ -88,7 +88,9 @@ class Settings(MethodView):
     @blp.response(200, SettingsSchema)
     def get(self) -> Any:
         """The workspace's time zone and brand."""
-        return settings.get_workspace_settings(db.session, current_principal().workspace_id)
+        return settings.get_workspace_settings(
+            db.session, workspace_id=current_principal().workspace_id
+        )
 
     @blp.requires("admin")
     @blp.arguments(SettingsArgsSchema)
@@ -97,7 +99,7 @@ class Settings(MethodView):
     def patch(self, args: dict[str, Any]) -> Any:
         """Change the time zone or brand (admin keys only)."""
         result = settings.update_workspace_settings(
-            db.session, current_principal().workspace_id, changes=args
+            db.session, workspace_id=current_principal().workspace_id, changes=args
         )
         db.session.commit()
         return result

@@ -35,7 +35,7 @@ SCOPE = "console_scope"
 
 def load_user(token: str) -> Any:
     """Flask-Login's user loader: the session must still exist in the database."""
-    return accounts.load_session(db.session, token)
+    return accounts.load_session(db.session, token=token)
 
 
 def public(view: F) -> F:
@@ -75,7 +75,7 @@ def check_view_declares_access() -> None:
 
 def memberships() -> list[StaffMembership]:
     if "console_memberships" not in g:
-        g.console_memberships = accounts.list_memberships(db.session, current_user.id)
+        g.console_memberships = accounts.list_memberships(db.session, staff_user_id=current_user.id)
     return g.console_memberships  # type: ignore[no-any-return]
 
 

@@ -81,13 +81,13 @@ def check_role(role: str) -> None:
         )
 
 
-def find_staff(session: DbSession, email: str) -> StaffUser | None:
+def find_staff(session: DbSession, *, email: str) -> StaffUser | None:
     return session.scalars(
         select(StaffUser).where(StaffUser.email == email.strip().lower())
     ).one_or_none()
 
 
-def get_staff(session: DbSession, staff_user_id: int) -> StaffUser:
+def get_staff(session: DbSession, *, staff_user_id: int) -> StaffUser:
     user = session.get(StaffUser, staff_user_id)
     if user is None:
         raise NotFound(f"No staff member {staff_user_id}.")
@@ -107,7 +107,7 @@ def add_staff(
     check_role(role)
     email = normalise_staff_email(email)
     get_workspace(session, workspace_id=workspace_id)
-    user = find_staff(session, email)
+    user = find_staff(session, email=email)
     if user is None:
         user = StaffUser(email=email, name=name, password_hash=hash_password(password))
         session.add(user)
@@ -131,7 +131,7 @@ def add_membership(session: DbSession, *, staff_user_id: int, workspace_id: int,
 
 def set_role(session: DbSession, *, staff_user_id: int, workspace_id: int, role: str) -> None:
     check_role(role)
-    membership = _membership(session, staff_user_id, workspace_id)
+    membership = _membership(session, staff_user_id=staff_user_id, workspace_id=workspace_id)
     if membership.role == "owner" and role != "owner":
         _keep_an_owner(session, workspace_id, staff_user_id)
     membership.role = role
@@ -140,14 +140,14 @@ def set_role(session: DbSession, *, staff_user_id: int, workspace_id: int, role:
 
 def remove_membership(session: DbSession, *, staff_user_id: int, workspace_id: int) -> None:
     """Take a person out of a workspace; a workspace always keeps one owner."""
-    membership = _membership(session, staff_user_id, workspace_id)
+    membership = _membership(session, staff_user_id=staff_user_id, workspace_id=workspace_id)
     if membership.role == "owner":
         _keep_an_owner(session, workspace_id, staff_user_id)
     session.delete(membership)
     session.flush()
 
 
-def _membership(session: DbSession, staff_user_id: int, workspace_id: int) -> Membership:
+def _membership(session: DbSession, *, staff_user_id: int, workspace_id: int) -> Membership:
     membership = session.scalars(
         select(Membership).where(
             Membership.staff_user_id == staff_user_id, Membership.workspace_id == workspace_id
@@ -170,7 +170,7 @@ def _keep_an_owner(session: DbSession, workspace_id: int, leaving_id: int) -> No
         raise Conflict("A workspace keeps at least one owner: make someone else owner first.")
 
 
-def list_memberships(session: DbSession, staff_user_id: int) -> list[StaffMembership]:
+def list_memberships(session: DbSession, *, staff_user_id: int) -> list[StaffMembership]:
     rows = session.execute(
         select(Membership.workspace_id, Workspace.name, Membership.role)
         .join(Workspace, Workspace.id == Membership.workspace_id)
@@ -196,7 +196,7 @@ def list_staff(session: DbSession, *, workspace_id: int) -> list[tuple[StaffUser
 
 def authenticate_staff(session: DbSession, *, email: str, password: str) -> StaffUser | None:
     """The person with this email and password, or None (never saying which was wrong)."""
-    user = find_staff(session, email)
+    user = find_staff(session, email=email)
     try:
         HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -227,7 +227,7 @@ def start_session(session: DbSession, *, user: StaffUser, now: datetime | None =
 
 
 def load_session(
-    session: DbSession, token: str, *, now: datetime | None = None
+    session: DbSession, *, token: str, now: datetime | None = None
 ) -> StaffUser | None:
     """The person signed in with this token, or None once it has ended or expired."""
     row = session.execute(
@@ -243,16 +243,16 @@ def load_session(
     return row
 
 
-def end_session(session: DbSession, token: str) -> None:
+def end_session(session: DbSession, *, token: str) -> None:
     session.execute(delete(StaffSession).where(StaffSession.token_hash == token_hash(token)))
 
 
-def end_all_sessions(session: DbSession, staff_user_id: int) -> None:
+def end_all_sessions(session: DbSession, *, staff_user_id: int) -> None:
     session.execute(delete(StaffSession).where(StaffSession.staff_user_id == staff_user_id))
 
 
 def set_password(session: DbSession, *, user: StaffUser, password: str) -> None:
     """A new password ends every session the person had."""
     user.password_hash = hash_password(password)
-    end_all_sessions(session, user.id)
+    end_all_sessions(session, staff_user_id=user.id)
     session.flush()

@@ -82,7 +82,7 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """Sign out: the session ends on the server too, so a copied cookie is worthless."""
     if current_user.is_authenticated and current_user.session_token:
-        accounts.end_session(db.session, current_user.session_token)
+        accounts.end_session(db.session, token=current_user.session_token)
         db.session.commit()
     logout_user()
     session.clear()

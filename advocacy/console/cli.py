@@ -91,12 +91,12 @@ def invite(email: str, workspace_id: int, role: str) -> None:
 def remove(email: str, workspace_id: int) -> None:
     """Take a person out of a workspace (the last owner stays)."""
     try:
-        user = accounts.find_staff(db.session, email)
+        user = accounts.find_staff(db.session, email=email)
         if user is None:
             raise NotFound(f"No staff member {email}.")
         accounts.remove_membership(db.session, staff_user_id=user.id, workspace_id=workspace_id)
-        if not accounts.list_memberships(db.session, user.id):
-            accounts.end_all_sessions(db.session, user.id)
+        if not accounts.list_memberships(db.session, staff_user_id=user.id):
+            accounts.end_all_sessions(db.session, staff_user_id=user.id)
     except DomainError as error:
         fail(error)
         return
@@ -109,7 +109,7 @@ def remove(email: str, workspace_id: int) -> None:
 def reset(email: str) -> None:
     """Print a single-use password reset link (expires in 24 hours)."""
     try:
-        user = accounts.find_staff(db.session, email)
+        user = accounts.find_staff(db.session, email=email)
         if user is None:
             raise NotFound(f"No staff member {email}.")
         issued = tokens.start_password_reset(db.session, staff_user_id=user.id)
@@ -140,7 +140,7 @@ def demo_owner(workspace_name: str, base_url: str) -> None:
         )
     # A new random password at every start: nothing to keep in a file, nothing to guess.
     password = secrets.token_urlsafe(12)
-    user = accounts.find_staff(db.session, DEMO_OWNER)
+    user = accounts.find_staff(db.session, email=DEMO_OWNER)
     if user is None:
         accounts.add_staff(
             db.session,
@@ -153,7 +153,7 @@ def demo_owner(workspace_name: str, base_url: str) -> None:
     else:
         accounts.set_password(db.session, user=user, password=password)
         if workspace.id not in {
-            m.workspace_id for m in accounts.list_memberships(db.session, user.id)
+            m.workspace_id for m in accounts.list_memberships(db.session, staff_user_id=user.id)
         }:
             accounts.add_membership(
                 db.session, staff_user_id=user.id, workspace_id=workspace.id, role="owner"

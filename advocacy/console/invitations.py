@@ -44,8 +44,8 @@ _limited = limiter.limit(
 @_limited
 def accept(secret: str) -> ResponseReturnValue:
     """Accept an invitation: choose a password (or prove the one you have)."""
-    token = tokens.find_token(db.session, "invitation", secret)
-    existing = accounts.find_staff(db.session, token.email) is not None
+    token = tokens.find_token(db.session, kind="invitation", secret=secret)
+    existing = accounts.find_staff(db.session, email=token.email) is not None
     form: ExistingAccountForm | NewAccountForm = (
         ExistingAccountForm() if existing else NewAccountForm()
     )
@@ -80,7 +80,7 @@ def accept(secret: str) -> ResponseReturnValue:
 @_limited
 def reset(secret: str) -> ResponseReturnValue:
     """Choose a new password with a reset link."""
-    token = tokens.find_token(db.session, "reset", secret)
+    token = tokens.find_token(db.session, kind="reset", secret=secret)
     form = NewPasswordForm()
     context: dict[str, Any] = {
         "token": token,

@@ -120,7 +120,7 @@ def update_workspace() -> ResponseReturnValue:
     try:
         workspace_settings.update_workspace_settings(
             db.session,
-            current_workspace().id,
+            workspace_id=current_workspace().id,
             changes={
                 "time_zone": form.time_zone.data,
                 "brand_name": form.brand_name.data or "",

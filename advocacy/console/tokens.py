@@ -65,9 +65,10 @@ def invite_staff(
     accounts.check_role(role)
     email = accounts.normalise_staff_email(email)
     get_workspace(session, workspace_id=workspace_id)
-    user = accounts.find_staff(session, email)
+    user = accounts.find_staff(session, email=email)
     if user is not None and any(
-        m.workspace_id == workspace_id for m in accounts.list_memberships(session, user.id)
+        m.workspace_id == workspace_id
+        for m in accounts.list_memberships(session, staff_user_id=user.id)
     ):
         raise Conflict(
             "This person already works in this workspace.",
@@ -107,9 +108,9 @@ def start_password_reset(
     they do not own: the link would give them that person's access there.
     """
     now = now or utcnow()
-    user = accounts.get_staff(session, staff_user_id)
+    user = accounts.get_staff(session, staff_user_id=staff_user_id)
     if workspace_id is not None:
-        theirs = {m.workspace_id for m in accounts.list_memberships(session, user.id)}
+        theirs = {m.workspace_id for m in accounts.list_memberships(session, staff_user_id=user.id)}
         if workspace_id not in theirs:
             raise NotFound("No such staff member in this workspace.")
         owned = set(
@@ -138,7 +139,7 @@ def start_password_reset(
 
 
 def find_token(
-    session: DbSession, kind: str, secret: str, now: datetime | None = None
+    session: DbSession, *, kind: str, secret: str, now: datetime | None = None
 ) -> StaffToken:
     """An unused, unexpired link of this kind; NotFound otherwise (never saying which)."""
     token = session.scalars(
@@ -175,8 +176,8 @@ def accept_invitation(
 ) -> StaffUser:
     """Join the workspace: a new account with this password, or a known one proven by it."""
     now = now or utcnow()
-    token = find_token(session, "invitation", secret, now)
-    user = accounts.find_staff(session, token.email)
+    token = find_token(session, kind="invitation", secret=secret, now=now)
+    user = accounts.find_staff(session, email=token.email)
     if user is None:
         accounts.check_password(password)
     elif accounts.authenticate_staff(session, email=token.email, password=password) is None:
@@ -205,11 +206,11 @@ def reset_password(
 ) -> StaffUser:
     """Set a new password with a reset link; every session of the person ends."""
     now = now or utcnow()
-    token = find_token(session, "reset", secret, now)
+    token = find_token(session, kind="reset", secret=secret, now=now)
     accounts.check_password(password)
     _claim(session, token, now)
     assert token.staff_user_id is not None
-    user = accounts.get_staff(session, token.staff_user_id)
+    user = accounts.get_staff(session, staff_user_id=token.staff_user_id)
     accounts.set_password(session, user=user, password=password)
     return user
 

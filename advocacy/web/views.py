@@ -217,7 +217,7 @@ def invitation(token: str) -> Response:
         lang=language,
         page=messages.invitation_texts(campaign, found.inviter_first_name, language),
         follow_url=url_for("web.follow", token=found.token),
-        brand=get_workspace_settings(db.session, campaign.workspace_id),
+        brand=get_workspace_settings(db.session, workspace_id=campaign.workspace_id),
         workspace_id=campaign.workspace_id,
     )
     return _page(body, 200)

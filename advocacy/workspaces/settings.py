@@ -38,12 +38,12 @@ def workspace_settings(workspace: Workspace) -> WorkspaceSettings:
     )
 
 
-def get_workspace_settings(session: DbSession, workspace_id: int) -> WorkspaceSettings:
+def get_workspace_settings(session: DbSession, *, workspace_id: int) -> WorkspaceSettings:
     return workspace_settings(get_workspace(session, workspace_id=workspace_id))
 
 
 def update_workspace_settings(
-    session: DbSession, workspace_id: int, *, changes: dict[str, Any]
+    session: DbSession, *, workspace_id: int, changes: dict[str, Any]
 ) -> WorkspaceSettings:
     """Change the time zone, brand name or brand colour (an empty brand: the defaults)."""
     problems: dict[str, list[str]] = {}

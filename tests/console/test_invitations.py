@@ -106,7 +106,7 @@ def test_an_existing_account_joins_with_its_own_password(console, session, other
     wrong = _submit(console, path, password="not my password at all")
     assert wrong.status_code == 422
     assert _submit(console, path, password=PASSWORD).status_code == 302
-    names = {m.workspace_name for m in accounts.list_memberships(session, agency.id)}
+    names = {m.workspace_name for m in accounts.list_memberships(session, staff_user_id=agency.id)}
     assert names == {"Acme", "Rival"}
 
 
@@ -179,16 +179,20 @@ def test_owner_changes_a_role_and_removes_a_member(console, session):
         console.post(f"/settings/staff/{member.id}/role", data={"role": "manager"}).status_code
         == 302
     )
-    assert [m.role for m in accounts.list_memberships(session, member.id)] == ["manager"]
+    assert [m.role for m in accounts.list_memberships(session, staff_user_id=member.id)] == [
+        "manager"
+    ]
     assert console.post(f"/settings/staff/{member.id}/remove").status_code == 302
-    assert accounts.list_memberships(session, member.id) == []
+    assert accounts.list_memberships(session, staff_user_id=member.id) == []
 
 
 def test_invitation_page_carries_the_brand(console, session, workspace):
     from advocacy.workspaces.settings import update_workspace_settings
 
     update_workspace_settings(
-        session, workspace.id, changes={"brand_name": "Acme Shop", "brand_colour": "#117733"}
+        session,
+        workspace_id=workspace.id,
+        changes={"brand_name": "Acme Shop", "brand_colour": "#117733"},
     )
     session.commit()
     issued = tokens.invite_staff(
