@@ -47,6 +47,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # This master's own directory (recycling turns; metrics unless PROMETHEUS_MULTIPROC_DIR is
 # given), removed at exit; those of masters that died without cleaning up go at start.
 RUNTIME = serving.runtime_directory()
+# gunicorn's control socket (gunicornc) there too: its default, ~/.gunicorn/gunicorn.ctl, is
+# one path for every gunicorn of the user, each new master taking it from the last.
+control_socket = str(RUNTIME / "gunicorn.ctl")
 if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     (RUNTIME / "metrics").mkdir()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(RUNTIME / "metrics")

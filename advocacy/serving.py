@@ -28,13 +28,30 @@ RUNTIME_PREFIX = "advocacy-gunicorn-"
 OWNER_FILE = "master.pid"
 
 
+RUNTIME_ENV = "ADVOCACY_GUNICORN_RUNTIME"
+
+
 def runtime_directory(temporary: Path | None = None) -> Path:
-    """A directory of this gunicorn master's own, after removing those of dead masters."""
+    """A directory of this gunicorn master's own, after removing those of dead masters.
+
+    The master reads its configuration again on SIGHUP: the directory it made at start
+    is found again (through the environment), not a second one made."""
+    known = os.environ.get(RUNTIME_ENV)
+    if known and _owner(Path(known)) == os.getpid():
+        return Path(known)
     base = Path(temporary or tempfile.gettempdir())
     remove_stale_runtime_directories(base)
     path = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir=base))
     (path / OWNER_FILE).write_text(str(os.getpid()))
+    os.environ[RUNTIME_ENV] = str(path)
     return path
+
+
+def _owner(path: Path) -> int | None:
+    try:
+        return int((path / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def remove_stale_runtime_directories(base: Path) -> list[Path]:
@@ -42,10 +59,7 @@ def remove_stale_runtime_directories(base: Path) -> list[Path]:
     that never cleaned up); a live master's directory stays."""
     removed = []
     for path in base.glob(RUNTIME_PREFIX + "*"):
-        try:
-            owner = int((path / OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            owner = None
+        owner = _owner(path)
         if owner is not None and _alive(owner):
             continue
         shutil.rmtree(path, ignore_errors=True)

@@ -59,7 +59,7 @@ def test_slots_are_the_lowest_free_numbers():
     assert serving.free_slot([1, 0]) == 2
 
 
-def test_runtime_directories_of_dead_masters_are_removed(tmp_path):
+def test_runtime_directories_of_dead_masters_are_removed(tmp_path, monkeypatch):
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
@@ -72,10 +72,21 @@ def test_runtime_directories_of_dead_masters_are_removed(tmp_path):
     live.mkdir()
     (live / serving.OWNER_FILE).write_text(str(os.getpid()))
 
+    monkeypatch.setenv(serving.RUNTIME_ENV, "")  # restored (unset) after the test
     mine = serving.runtime_directory(tmp_path)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, mine.name])
     assert (mine / serving.OWNER_FILE).read_text() == str(os.getpid())
+
+
+def test_a_master_reading_its_configuration_again_keeps_its_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv(serving.RUNTIME_ENV, "")  # restored (unset) after the test
+    first = serving.runtime_directory(tmp_path)
+
+    again = serving.runtime_directory(tmp_path)  # gunicorn on SIGHUP
+
+    assert again == first
+    assert list(tmp_path.iterdir()) == [first]
 
 
 def test_wiping_metrics_keeps_other_files(tmp_path):
