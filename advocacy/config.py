@@ -18,6 +18,9 @@ from limits import parse_many
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 DEFAULT_IMPORT_MAX_CONTENT_LENGTH = 1024 * 1024 * 1024
+# Ten times the largest valid item (a mention's 10,000 characters, 8 KiB of attributes).
+DEFAULT_IMPORT_MAX_ROW_BYTES = 256 * 1024
+DEFAULT_IMPORT_MAX_ROW_CELLS = 200
 DEFAULT_LINK_MAX_AGE_DAYS = 400
 DEFAULT_LINK_CACHE_SECONDS = 5
 DEFAULT_CLICK_FLUSH_MS = 100
@@ -158,6 +161,8 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
         "REFERRAL_SIGNING_KEYS": signing_keys,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
+        "IMPORT_MAX_ROW_BYTES": _int(env, "IMPORT_MAX_ROW_BYTES", DEFAULT_IMPORT_MAX_ROW_BYTES),
+        "IMPORT_MAX_ROW_CELLS": _int(env, "IMPORT_MAX_ROW_CELLS", DEFAULT_IMPORT_MAX_ROW_CELLS),
         "IMPORT_MAX_CONTENT_LENGTH": _int(
             env, "IMPORT_MAX_CONTENT_LENGTH", DEFAULT_IMPORT_MAX_CONTENT_LENGTH
         ),

@@ -15,6 +15,7 @@ from advocacy.extensions import db
 from advocacy.fields import BatchItems
 from advocacy.ingest.batch import KINDS, ingest_items, summarise
 from advocacy.ingest.imports import MAX_LISTED_ERRORS, run_import
+from advocacy.ingest.reading import RowLimits
 
 blp = ApiBlueprint("ingest", __name__, url_prefix="/api/v1", description="Ingestion")
 
@@ -103,7 +104,9 @@ class Imports(MethodView):
     @blp.requires("write")
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.response(200, ImportReportSchema)
+    @blp.problem_response(413, "The file, or one of its rows, is over its size limit")
     @blp.problem_response(415, "Neither NDJSON nor CSV")
+    @blp.problem_response(422, "Not UTF-8, malformed CSV, or a CSV row with too many cells")
     @blp.doc(
         requestBody={
             "required": True,
@@ -117,13 +120,15 @@ class Imports(MethodView):
     )
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Bulk-load customers, events, mentions or connections from a streamed file."""
-        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+        config = current_app.config
+        request.max_content_length = config["IMPORT_MAX_CONTENT_LENGTH"]
         report = run_import(
             db.session,
             workspace_id=current_principal().workspace_id,
             kind=args["kind"],
             content_type=request.content_type,
             stream=request.stream,
+            limits=RowLimits(config["IMPORT_MAX_ROW_BYTES"], config["IMPORT_MAX_ROW_CELLS"]),
         )
         body = ImportReportSchema().dump(report)
         db.session.commit()
