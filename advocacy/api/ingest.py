@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import BatchResultSchema
+from advocacy.api.quotas import BATCHES, IMPORTS, per_key_limit
 from advocacy.customers import schemas as ins
 from advocacy.extensions import db
 from advocacy.fields import BatchItems
@@ -72,6 +73,7 @@ def _apply_batch(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/events")
 class Events(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, BATCHES)
     @blp.arguments(EventBatchSchema)
     @blp.response(200, BatchResultSchema)
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +84,7 @@ class Events(MethodView):
 @blp.route("/mentions")
 class Mentions(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, BATCHES)
     @blp.arguments(MentionBatchSchema)
     @blp.response(200, BatchResultSchema)
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +95,7 @@ class Mentions(MethodView):
 @blp.route("/connections")
 class Connections(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, BATCHES)
     @blp.arguments(ConnectionBatchSchema)
     @blp.response(200, BatchResultSchema)
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +106,7 @@ class Connections(MethodView):
 @blp.route("/imports")
 class Imports(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, IMPORTS)
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.response(200, ImportReportSchema)
     @blp.problem_response(413, "The file, or one of its rows, is over its size limit")
