@@ -18,11 +18,16 @@ from limits import parse_many
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 DEFAULT_IMPORT_MAX_CONTENT_LENGTH = 1024 * 1024 * 1024
+# Ten times the largest valid item (a mention's 10,000 characters, 8 KiB of attributes).
+DEFAULT_IMPORT_MAX_ROW_BYTES = 256 * 1024
+DEFAULT_IMPORT_MAX_ROW_CELLS = 200
 DEFAULT_LINK_MAX_AGE_DAYS = 400
 DEFAULT_LINK_CACHE_SECONDS = 5
 DEFAULT_CLICK_FLUSH_MS = 100
 DEFAULT_CLICK_RATE_LIMIT = "120 per minute"
 DEFAULT_INVALID_LINK_RATE_LIMIT = "20 per minute"
+DEFAULT_IMPORT_RATE_LIMIT = "10 per minute"
+DEFAULT_BATCH_RATE_LIMIT = "120 per minute"
 DEFAULT_VELOCITY_LIMIT_PER_DAY = 10
 MIN_IDEMPOTENCY_TTL_HOURS = 24
 DEFAULT_IDEMPOTENCY_WAIT_MS = 5000
@@ -158,6 +163,8 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
         "REFERRAL_SIGNING_KEYS": signing_keys,
         "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
+        "IMPORT_MAX_ROW_BYTES": _int(env, "IMPORT_MAX_ROW_BYTES", DEFAULT_IMPORT_MAX_ROW_BYTES),
+        "IMPORT_MAX_ROW_CELLS": _int(env, "IMPORT_MAX_ROW_CELLS", DEFAULT_IMPORT_MAX_ROW_CELLS),
         "IMPORT_MAX_CONTENT_LENGTH": _int(
             env, "IMPORT_MAX_CONTENT_LENGTH", DEFAULT_IMPORT_MAX_CONTENT_LENGTH
         ),
@@ -175,6 +182,8 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
         "PUBLIC_BASE_URL": public_base_url,
         "TRUSTED_PROXY_HOPS": _int_or_zero(env, "TRUSTED_PROXY_HOPS", 0),
         "CLICK_RATE_LIMIT": _rate_limit(env, "CLICK_RATE_LIMIT", DEFAULT_CLICK_RATE_LIMIT),
+        "IMPORT_RATE_LIMIT": _rate_limit(env, "IMPORT_RATE_LIMIT", DEFAULT_IMPORT_RATE_LIMIT),
+        "BATCH_RATE_LIMIT": _rate_limit(env, "BATCH_RATE_LIMIT", DEFAULT_BATCH_RATE_LIMIT),
         "INVALID_LINK_RATE_LIMIT": _rate_limit(
             env, "INVALID_LINK_RATE_LIMIT", DEFAULT_INVALID_LINK_RATE_LIMIT
         ),

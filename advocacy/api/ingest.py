@@ -10,11 +10,13 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import BatchResultSchema
+from advocacy.api.quotas import BATCHES, IMPORTS, per_key_limit
 from advocacy.customers import schemas as ins
 from advocacy.extensions import db
 from advocacy.fields import BatchItems
 from advocacy.ingest.batch import KINDS, ingest_items, summarise
 from advocacy.ingest.imports import MAX_LISTED_ERRORS, run_import
+from advocacy.ingest.reading import RowLimits
 
 blp = ApiBlueprint("ingest", __name__, url_prefix="/api/v1", description="Ingestion")
 
@@ -71,6 +73,7 @@ def _apply_batch(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/events")
 class Events(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, BATCHES)
     @blp.arguments(EventBatchSchema)
     @blp.response(200, BatchResultSchema)
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +84,7 @@ class Events(MethodView):
 @blp.route("/mentions")
 class Mentions(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, BATCHES)
     @blp.arguments(MentionBatchSchema)
     @blp.response(200, BatchResultSchema)
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +95,7 @@ class Mentions(MethodView):
 @blp.route("/connections")
 class Connections(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, BATCHES)
     @blp.arguments(ConnectionBatchSchema)
     @blp.response(200, BatchResultSchema)
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -101,9 +106,12 @@ class Connections(MethodView):
 @blp.route("/imports")
 class Imports(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, IMPORTS)
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.response(200, ImportReportSchema)
+    @blp.problem_response(413, "The file, or one of its rows, is over its size limit")
     @blp.problem_response(415, "Neither NDJSON nor CSV")
+    @blp.problem_response(422, "Not UTF-8, malformed CSV, or a CSV row with too many cells")
     @blp.doc(
         requestBody={
             "required": True,
@@ -117,13 +125,15 @@ class Imports(MethodView):
     )
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Bulk-load customers, events, mentions or connections from a streamed file."""
-        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+        config = current_app.config
+        request.max_content_length = config["IMPORT_MAX_CONTENT_LENGTH"]
         report = run_import(
             db.session,
             workspace_id=current_principal().workspace_id,
             kind=args["kind"],
             content_type=request.content_type,
             stream=request.stream,
+            limits=RowLimits(config["IMPORT_MAX_ROW_BYTES"], config["IMPORT_MAX_ROW_CELLS"]),
         )
         body = ImportReportSchema().dump(report)
         db.session.commit()

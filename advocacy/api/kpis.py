@@ -13,6 +13,7 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import BatchResultSchema
+from advocacy.api.quotas import BATCHES, per_key_limit
 from advocacy.csvexport import csv_text
 from advocacy.extensions import db
 from advocacy.fields import BatchItems, Text
@@ -170,6 +171,7 @@ def _csv(rows: list[dict[str, Any]], filename: str) -> Response:
 @blp.route("/shares")
 class Shares(MethodView):
     @blp.requires("write")
+    @per_key_limit(blp, BATCHES)
     @blp.arguments(ShareBatchSchema)
     @blp.response(200, BatchResultSchema)
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:

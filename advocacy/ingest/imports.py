@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import marshmallow as ma
 
 from advocacy.customers.service import refresh_statistics
 from advocacy.errors import DomainError, Unprocessable
 from advocacy.ingest.batch import KINDS, ingest_items
+from advocacy.ingest.reading import BoundedLines, RowLimits, buffered
 from advocacy.types import DbSession
 
 CHUNK_ROWS = 1000
@@ -63,14 +63,15 @@ def format_for(content_type: str | None) -> str:
     return FORMATS[mimetype]
 
 
-def _ndjson_rows(text: IO[str]) -> Iterator[tuple[int, Any, str | None]]:
-    for number, line in enumerate(text, start=1):
+def _ndjson_rows(lines: BoundedLines) -> Iterator[tuple[int, Any, str | None]]:
+    for line in lines:
+        lines.next_row()
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line), None
+            yield lines.line, json.loads(line), None
         except (ValueError, RecursionError):
-            yield number, None, "Not valid JSON."
+            yield lines.line, None, "Not valid JSON."
 
 
 def _coerce(schema: ma.Schema, row: dict[str | None, Any]) -> dict[str, Any]:
@@ -117,10 +118,11 @@ def _coerce(schema: ma.Schema, row: dict[str | None, Any]) -> dict[str, Any]:
     return out
 
 
-def _csv_rows(text: IO[str], schema: ma.Schema) -> Iterator[tuple[int, Any, str | None]]:
-    reader = csv.DictReader(text)
+def _csv_rows(lines: BoundedLines, schema: ma.Schema) -> Iterator[tuple[int, Any, str | None]]:
+    reader = csv.DictReader(lines)
     try:
         for row in reader:
+            lines.next_row()
             if None in row:
                 yield reader.line_num, None, "More cells than header columns."
                 continue
@@ -130,15 +132,24 @@ def _csv_rows(text: IO[str], schema: ma.Schema) -> Iterator[tuple[int, Any, str 
 
 
 def run_import(
-    session: DbSession, *, workspace_id: int, kind: str, content_type: str | None, stream: IO[bytes]
+    session: DbSession,
+    *,
+    workspace_id: int,
+    kind: str,
+    content_type: str | None,
+    stream: IO[bytes],
+    limits: RowLimits,
 ) -> ImportReport:
-    """Apply a file's valid rows; report rejected ones by line. Re-running changes nothing."""
+    """Apply a file's valid rows; report rejected ones by line. Re-running changes nothing.
+
+    A row over ``limits`` raises (413 or 422) before it is parsed: the caller's transaction
+    then commits nothing.
+    """
     fmt = format_for(content_type)
     report = ImportReport(kind=kind, format=fmt)
-    raw = cast(io.RawIOBase, stream)  # werkzeug's request stream is a RawIOBase
-    text = io.TextIOWrapper(io.BufferedReader(raw, 1 << 16), encoding="utf-8-sig", newline="")
+    lines = BoundedLines(buffered(stream), limits, count_cells=fmt == "csv")
     schema = KINDS[kind].schema()
-    rows = _ndjson_rows(text) if fmt == "ndjson" else _csv_rows(text, schema)
+    rows = _ndjson_rows(lines) if fmt == "ndjson" else _csv_rows(lines, schema)
     chunk: list[tuple[int, Any]] = []
     next_analyze = ANALYZE_FIRST_AT
 

@@ -78,7 +78,10 @@ def erase_customer(
         .where(Mention.workspace_id == workspace_id, Mention.customer_id == customer.id)
         .values(text=None, updated_at=now)
     )
+    # Whole strings only: the CRM id becomes the pseudonym, an email address null. (Names
+    # are not replaced: another person's "Ann" would go with them.)
     replacements: dict[str, str | None] = {external_id: erasure.pseudonym}
+    replacements.update({address: None for address in (customer.email, email) if address})
     for model, column in ((OutboxEvent, "payload"), (IdempotencyKey, "response_body")):
         _rewrite_documents(session, workspace_id, model, column, replacements)
     customer.external_id = erasure.pseudonym
