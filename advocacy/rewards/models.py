@@ -30,7 +30,6 @@ from advocacy.types import BigId, UTCDateTime, utcnow
 CONVERSION_EVENTS = ("signup", "purchase")
 ROLES = ("inviter", "invitee")
 EVIDENCE = ("ref", "cookie", "visitor", "invitation", "prior_referral")
-REFERRAL_STATES = ("signed_up", "converted", "rewarded", "rejected")
 
 
 class Conversion(db.Model):  # type: ignore[name-defined,misc]

@@ -1,0 +1,130 @@
+"""Booking what a conversion earned: its referral, both rewards, their history, the
+ledger transactions of rewards approved as they are written, and the outbox events that
+announce them, all in the conversion's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from advocacy.campaigns.models import Campaign
+from advocacy.rewards import bookkeeping, rules
+from advocacy.rewards.attribution import Touch
+from advocacy.rewards.lifecycle import reward_event, write_history
+from advocacy.rewards.models import Conversion, Referral, Reward
+from advocacy.rewards.verdicts import Verdict
+from advocacy.types import DbSession
+from advocacy.webhooks.service import DomainEvent, emit_events
+
+
+@dataclass
+class Booked:
+    referral: Referral
+    rewards: list[Reward]
+    events: list[DomainEvent] = field(default_factory=list)
+
+
+def _referral_state(verdict: Verdict, event: str, trigger: str) -> tuple[str, str | None]:
+    if verdict.state == rules.REJECTED:
+        return rules.REFERRAL_REJECTED, ",".join(verdict.reasons)
+    if not verdict.triggered:
+        # Attributed, but not what this campaign rewards (a sign-up in a purchase campaign).
+        state = rules.REFERRAL_SIGNED_UP if event == "signup" else rules.REFERRAL_CONVERTED
+        return state, f"trigger_is_{trigger}"
+    if verdict.approve_now:
+        return rules.REFERRAL_REWARDED, None
+    return rules.REFERRAL_CONVERTED, None
+
+
+def book_rewards(
+    session: DbSession,
+    *,
+    campaign: Campaign,
+    conversion: Conversion,
+    touch: Touch,
+    verdict: Verdict,
+    now: datetime,
+) -> Booked:
+    """Write the referral and its rewards, their history and (approved now) the ledger."""
+    state, reason = _referral_state(verdict, conversion.event, campaign.trigger_event)
+    referral = Referral(
+        workspace_id=conversion.workspace_id,
+        campaign_id=campaign.id,
+        conversion_id=conversion.id,
+        link_id=touch.link_id,
+        click_id=touch.click_id,
+        advocate_id=touch.advocate_id,
+        invitee_id=conversion.customer_id,
+        evidence=touch.evidence,
+        touched_at=touch.touched_at,
+        state=state,
+        reason=reason,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(referral)
+    session.flush()
+    if not verdict.sides or verdict.state is None:
+        return Booked(referral, [])
+    rewards = [
+        Reward(
+            workspace_id=conversion.workspace_id,
+            campaign_id=campaign.id,
+            conversion_id=conversion.id,
+            referral_id=referral.id,
+            state=rules.APPROVED if verdict.approve_now else verdict.state,
+            reasons=list(verdict.reasons),
+            approve_after=verdict.approve_after,
+            created_at=now,
+            updated_at=now,
+            **side,
+        )
+        for side in verdict.sides
+    ]
+    session.add_all(rewards)
+    session.flush()
+    steps: list[tuple[Any, str | None, str, str | None]] = [
+        (r, None, verdict.state, ",".join(verdict.reasons) or None) for r in rewards
+    ]
+    if verdict.approve_now:
+        steps += [(r, verdict.state, rules.APPROVED, "no return window") for r in rewards]
+        bookkeeping.post_awards(session, rewards, now=now)
+    write_history(session, steps=steps, api_key_id=None, now=now)
+    return Booked(referral, rewards)
+
+
+def announce(
+    session: DbSession,
+    *,
+    conversion: Conversion,
+    booked: Booked,
+    names: dict[int, str],
+    now: datetime,
+) -> None:
+    """The outbox events: the referral attributed, its rewards created (and approved)."""
+    referral = booked.referral
+    events = [
+        DomainEvent(
+            conversion.workspace_id,
+            "referral.attributed",
+            {
+                "referral_id": referral.id,
+                "campaign_id": referral.campaign_id,
+                "event_id": conversion.event_id,
+                "event": conversion.event,
+                "advocate": names[referral.advocate_id],
+                "invitee": names[referral.invitee_id],
+                "evidence": referral.evidence,
+                "state": referral.state,
+            },
+        )
+    ]
+    created = [reward_event(r, "reward.created", names[r.beneficiary_id]) for r in booked.rewards]
+    approved = [
+        reward_event(r, "reward.approved", names[r.beneficiary_id])
+        for r in booked.rewards
+        if r.state == rules.APPROVED
+    ]
+    emit_events(session, events=[*events, *created, *approved], now=now)
+    session.flush()
