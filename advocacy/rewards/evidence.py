@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -122,10 +122,40 @@ def _ref_touches(
         click = session.execute(base.where(Click.visitor_id == evidence.visitor_id)).first()
     if click is None:
         click = session.execute(base).first()
+    cookie = _cookie(evidence, settings)
+    if _in_flight(cookie, link_id, click, occurred_at):
+        # The attribution cookie names a later click on this very link, not written yet
+        # (clicks are written behind the redirect): that click is the visit.
+        assert cookie is not None
+        return [_touch("ref", row, _cookie_time(cookie), cookie.click_id)]
     if click is None:
         problems.append("no_matching_click")
         return []
     return [_touch("ref", row, click.clicked_at, click.id)]
+
+
+def _cookie(evidence: Evidence, settings: TokenSettings) -> tokens.AttributionRef | None:
+    return tokens.read_attribution(
+        evidence.attribution, settings.signing_keys, int(MAX_WINDOW.total_seconds())
+    )
+
+
+def _cookie_time(cookie: tokens.AttributionRef) -> datetime:
+    """When the cookie's click happened: its signature's time (whole seconds, so at most a
+    second before the click row's own time)."""
+    return datetime.fromtimestamp(cookie.clicked_at, UTC)
+
+
+def _in_flight(
+    cookie: tokens.AttributionRef | None, link_id: int, found: Any, occurred_at: datetime
+) -> bool:
+    """Whether the cookie names a click on ``link_id`` newer than the stored click ``found``
+    (None: no click stored) and not after the conversion."""
+    if cookie is None or cookie.link_id != link_id or _cookie_time(cookie) > occurred_at:
+        return False
+    return found is None or (
+        found.id != cookie.click_id and found.clicked_at < _cookie_time(cookie)
+    )
 
 
 def _click_touches(
@@ -139,22 +169,29 @@ def _click_touches(
     touches: list[Touch] = []
     columns = (*_LINK_COLUMNS, Click.id.label("click_id"), Click.clicked_at)
     if evidence.attribution:
-        cookie = tokens.read_attribution(
-            evidence.attribution, settings.signing_keys, int(MAX_WINDOW.total_seconds())
-        )
+        cookie = _cookie(evidence, settings)
         row = None
         if cookie is not None:
+            # The link, and the click if it is written yet (clicks are written behind the
+            # redirect: the cookie's own click id and time stand in until it is).
             row = session.execute(
                 _usable_links(
-                    select(*columns)
-                    .select_from(Click)
-                    .join(ReferralLink, ReferralLink.id == Click.link_id),
+                    select(*_LINK_COLUMNS, Click.id.label("click_id"), Click.clicked_at)
+                    .select_from(ReferralLink)
+                    .outerjoin(
+                        Click, and_(Click.id == cookie.click_id, Click.link_id == ReferralLink.id)
+                    ),
                     workspace_id,
                     occurred_at,
-                ).where(Click.id == cookie.click_id, Click.link_id == cookie.link_id)
+                ).where(
+                    ReferralLink.id == cookie.link_id,
+                    ReferralLink.campaign_id == cookie.campaign_id,
+                )
             ).first()
-        if row is None:
+        if row is None or cookie is None:
             problems.append("invalid_cookie")
+        elif row.click_id is None:
+            touches.append(_touch("cookie", row, _cookie_time(cookie), cookie.click_id))
         else:
             touches.append(_touch("cookie", row, row.clicked_at, row.click_id))
     if evidence.visitor_id:
