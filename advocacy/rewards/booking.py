@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from advocacy.campaigns.models import Campaign
+from sqlalchemy import insert
+
 from advocacy.rewards import bookkeeping, rules
 from advocacy.rewards.attribution import Touch
 from advocacy.rewards.lifecycle import reward_event, write_history
-from advocacy.rewards.models import Conversion, Referral, Reward
+from advocacy.rewards.models import Referral, Reward
 from advocacy.rewards.verdicts import Verdict
 from advocacy.types import DbSession
 from advocacy.webhooks.service import DomainEvent, emit_events
@@ -20,9 +21,20 @@ from advocacy.webhooks.service import DomainEvent, emit_events
 
 @dataclass
 class Booked:
-    referral: Referral
-    rewards: list[Reward]
+    referral: Any  # the referral's row (its columns)
+    rewards: list[Any]  # the rewards' rows
     events: list[DomainEvent] = field(default_factory=list)
+
+
+_REFERRALS, _REWARDS = Referral.__table__, Reward.__table__
+# Core INSERTs returning the rows, not the ORM's unit of work: nothing here is read back
+# or changed before commit. Nulls rendered: every row has the same columns, one statement.
+_INSERT_REFERRAL = insert(_REFERRALS).returning(*_REFERRALS.c)
+_INSERT_REWARDS = (
+    insert(_REWARDS)
+    .execution_options(render_nulls=True)
+    .returning(*_REWARDS.c, sort_by_parameter_order=True)
+)
 
 
 def _referral_state(verdict: Verdict, event: str, trigger: str) -> tuple[str, str | None]:
@@ -40,50 +52,53 @@ def _referral_state(verdict: Verdict, event: str, trigger: str) -> tuple[str, st
 def book_rewards(
     session: DbSession,
     *,
-    campaign: Campaign,
-    conversion: Conversion,
+    campaign: Any,
+    conversion: Any,
     touch: Touch,
     verdict: Verdict,
     now: datetime,
 ) -> Booked:
     """Write the referral and its rewards, their history and (approved now) the ledger."""
     state, reason = _referral_state(verdict, conversion.event, campaign.trigger_event)
-    referral = Referral(
-        workspace_id=conversion.workspace_id,
-        campaign_id=campaign.id,
-        conversion_id=conversion.id,
-        link_id=touch.link_id,
-        click_id=touch.click_id,
-        advocate_id=touch.advocate_id,
-        invitee_id=conversion.customer_id,
-        evidence=touch.evidence,
-        touched_at=touch.touched_at,
-        state=state,
-        reason=reason,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(referral)
-    session.flush()
+    referral = session.execute(
+        _INSERT_REFERRAL,
+        {
+            "workspace_id": conversion.workspace_id,
+            "campaign_id": campaign.id,
+            "conversion_id": conversion.id,
+            "link_id": touch.link_id,
+            "click_id": touch.click_id,
+            "advocate_id": touch.advocate_id,
+            "invitee_id": conversion.customer_id,
+            "evidence": touch.evidence,
+            "touched_at": touch.touched_at,
+            "state": state,
+            "reason": reason,
+            "created_at": now,
+            "updated_at": now,
+        },
+    ).one()
     if not verdict.sides or verdict.state is None:
         return Booked(referral, [])
-    rewards = [
-        Reward(
-            workspace_id=conversion.workspace_id,
-            campaign_id=campaign.id,
-            conversion_id=conversion.id,
-            referral_id=referral.id,
-            state=rules.APPROVED if verdict.approve_now else verdict.state,
-            reasons=list(verdict.reasons),
-            approve_after=verdict.approve_after,
-            created_at=now,
-            updated_at=now,
-            **side,
-        )
-        for side in verdict.sides
-    ]
-    session.add_all(rewards)
-    session.flush()
+    rewards = session.execute(
+        _INSERT_REWARDS,
+        [
+            {
+                "workspace_id": conversion.workspace_id,
+                "campaign_id": campaign.id,
+                "conversion_id": conversion.id,
+                "referral_id": referral.id,
+                "state": rules.APPROVED if verdict.approve_now else verdict.state,
+                "reasons": list(verdict.reasons),
+                "approve_after": verdict.approve_after,
+                "code": None,
+                "created_at": now,
+                "updated_at": now,
+                **side,
+            }
+            for side in verdict.sides
+        ],
+    ).all()
     steps: list[tuple[Any, str | None, str, str | None]] = [
         (r, None, verdict.state, ",".join(verdict.reasons) or None) for r in rewards
     ]
@@ -91,13 +106,13 @@ def book_rewards(
         steps += [(r, verdict.state, rules.APPROVED, "no return window") for r in rewards]
         bookkeeping.post_awards(session, rewards, now=now)
     write_history(session, steps=steps, api_key_id=None, now=now)
-    return Booked(referral, rewards)
+    return Booked(referral, list(rewards))
 
 
 def announce(
     session: DbSession,
     *,
-    conversion: Conversion,
+    conversion: Any,
     booked: Booked,
     names: dict[int, str],
     now: datetime,

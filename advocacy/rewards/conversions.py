@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from advocacy.campaigns.models import Campaign
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Customer
 from advocacy.errors import Conflict, NotFound, Unprocessable
@@ -30,7 +29,7 @@ from advocacy.rewards.booking import announce, book_rewards
 from advocacy.rewards.evidence import Evidence, TokenSettings, attribute_conversion
 from advocacy.rewards.lifecycle import RewardView, external_ids
 from advocacy.rewards.models import Conversion, Referral, Reward
-from advocacy.rewards.verdicts import Invitee, advocate_identity, decide_verdict
+from advocacy.rewards.verdicts import Invitee, decide_verdict, gather_context
 from advocacy.types import DbSession
 from advocacy.upserts import insert_ignoring_conflicts
 
@@ -137,6 +136,7 @@ def record_conversion(
     False); with other facts it is a Conflict.
     """
     _refuse_the_future(report["occurred_at"], now)
+    prepare_repeating_statements(session)
     invitee = find_invitee(session, workspace_id=workspace_id, invitee=report["invitee"])
     attribution = attribute(
         session, workspace_id=workspace_id, report=report, invitee=invitee, settings=settings
@@ -150,28 +150,30 @@ def record_conversion(
         settings=settings,
         now=now,
     )
-    if not isinstance(conversion, Conversion):
+    if isinstance(conversion, Recorded):
         return conversion  # the event_id was recorded before: that answer
     touch = attribution.touch
     if touch is None:
         return Recorded(ConversionView(conversion, invitee.external_id, None, []), True)
-    campaign = session.get_one(Campaign, touch.campaign_id)
-    identity, advocate = advocate_identity(
-        session, touch=touch, invitee=invitee, conversion=conversion
-    )
+    context = gather_context(session, touch=touch, invitee=invitee, conversion=conversion)
     verdict = decide_verdict(
         session,
-        campaign=campaign,
+        context=context,
         conversion=conversion,
         touch=touch,
         invitee=invitee,
-        identity=identity,
         velocity_limit=settings.velocity_limit,
         now=now,
     )
     booked = book_rewards(
-        session, campaign=campaign, conversion=conversion, touch=touch, verdict=verdict, now=now
+        session,
+        campaign=context.campaign,
+        conversion=conversion,
+        touch=touch,
+        verdict=verdict,
+        now=now,
     )
+    advocate = context.advocate
     names = {touch.advocate_id: advocate, invitee.id: invitee.external_id}
     announce(session, conversion=conversion, booked=booked, names=names, now=now)
     rewards = [RewardView(r, names[r.beneficiary_id]) for r in booked.rewards]
@@ -184,6 +186,26 @@ def _refuse_the_future(occurred_at: datetime, now: datetime) -> None:
         raise Unprocessable(
             "The conversion is in the future.", errors={"occurred_at": ["Is in the future."]}
         )
+
+
+def prepare_repeating_statements(session: DbSession) -> None:
+    """Server-side prepared statements (psycopg 3) for the rest of this transaction: every
+    statement of a conversion repeats with each one, so PostgreSQL parses and plans each
+    once per connection, not per request. The pool turns them off again when the
+    connection comes back (the engine's default, see ``advocacy._configure_database``)."""
+    connection = session.connection()
+    driver: Any = connection.connection.driver_connection
+    if not hasattr(driver, "prepare_threshold"):
+        return  # not psycopg (SQLite)
+    pool = connection.engine.pool
+    if not event.contains(pool, "checkin", _no_prepared_statements):
+        event.listen(pool, "checkin", _no_prepared_statements)
+    driver.prepare_threshold = 1  # prepared from a statement's second execution on
+
+
+def _no_prepared_statements(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None and hasattr(dbapi_connection, "prepare_threshold"):
+        dbapi_connection.prepare_threshold = None
 
 
 def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, Any]) -> Invitee:
@@ -209,7 +231,7 @@ def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, An
         )
         .returning(Customer.id)
     ).scalar()
-    stored = email
+    stored, new = email, customer_id is not None
     if customer_id is None:
         row = session.execute(
             select(Customer.id, Customer.email_normalized).where(
@@ -219,7 +241,7 @@ def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, An
         ).one()
         customer_id, stored = row.id, row.email_normalized
     emails = frozenset(e for e in (email, stored) if e)
-    return Invitee(customer_id, invitee["external_id"], email, emails)
+    return Invitee(customer_id, invitee["external_id"], email, emails, new)
 
 
 def attribute(
@@ -240,6 +262,7 @@ def attribute(
             visitor_id=report.get("visitor_id"),
             invitee_id=invitee.id,
             invitee_email=invitee.email,
+            invitee_new=invitee.new,
         ),
         occurred_at=report["occurred_at"],
         settings=TokenSettings(settings.signing_keys, settings.link_max_age_days * 86400),
@@ -255,11 +278,12 @@ def claim_conversion(
     attribution: Attribution,
     settings: ConversionSettings,
     now: datetime,
-) -> Conversion | Recorded:
-    """Store the conversion once per event_id; for a known one, what was recorded then."""
+) -> Any:
+    """Store the conversion once per event_id: the row stored (its columns), or for a known
+    event_id what was recorded then."""
     fingerprint = facts_fingerprint(report)
     ip = report.get("ip")
-    conversion = session.scalars(
+    conversion = session.execute(
         insert_ignoring_conflicts(session, Conversion, ("workspace_id", "event_id"))
         .values(
             workspace_id=workspace_id,
@@ -280,7 +304,7 @@ def claim_conversion(
             refunded_amount=0,
             created_at=now,
         )
-        .returning(Conversion)
+        .returning(*Conversion.__table__.c)
     ).first()
     if conversion is not None:
         return conversion

@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 
@@ -36,6 +36,7 @@ class Evidence:
     visitor_id: str | None
     invitee_id: int
     invitee_email: str | None  # normalised
+    invitee_new: bool = False  # created by this report: no referrals before it
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,22 @@ def _touch(evidence: str, row: Any, touched_at: datetime, click_id: int | None) 
     )
 
 
+class _Click(NamedTuple):
+    id: int
+    clicked_at: datetime
+
+
+def _last_click(column: Any, occurred_at: datetime, *where: Any) -> Any:
+    """``column`` of the link's latest click at or before the conversion (correlated)."""
+    return (
+        select(column)
+        .where(Click.link_id == ReferralLink.id, Click.clicked_at <= occurred_at, *where)
+        .order_by(Click.clicked_at.desc(), Click.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def _ref_touches(
     session: DbSession,
     workspace_id: int,
@@ -99,29 +116,32 @@ def _ref_touches(
     except tokens.InvalidToken:
         problems.append("invalid_ref")
         return []
-    # The campaign comes along (into the session) for the checks that follow.
+    # The link, and its click the ref stands for, in one query: the visitor's own click on
+    # the link if we know them, else the latest click on it before the conversion.
+    picks = [
+        _last_click(Click.id, occurred_at).label("latest_id"),
+        _last_click(Click.clicked_at, occurred_at).label("latest_at"),
+    ]
+    if evidence.visitor_id:
+        mine = Click.visitor_id == evidence.visitor_id
+        picks += [
+            _last_click(Click.id, occurred_at, mine).label("mine_id"),
+            _last_click(Click.clicked_at, occurred_at, mine).label("mine_at"),
+        ]
     row = session.execute(
         _usable_links(
-            select(*_LINK_COLUMNS, ReferralLink.token, Campaign), workspace_id, occurred_at
+            select(*_LINK_COLUMNS, ReferralLink.token, *picks), workspace_id, occurred_at
         ).where(ReferralLink.id == link_id)
     ).first()
     # A renewed link has a new token; another workspace's link is unknown here.
     if row is None or not hmac.compare_digest(row.token, evidence.ref):
         problems.append("invalid_ref")
         return []
-    # The ref proves a visit through /r/<token>: the visitor's own click on the link if we
-    # know them, else the latest click on it before the conversion.
     click = None
-    base = (
-        select(Click.id, Click.clicked_at)
-        .where(Click.link_id == link_id, Click.clicked_at <= occurred_at)
-        .order_by(Click.clicked_at.desc(), Click.id.desc())
-        .limit(1)
-    )
-    if evidence.visitor_id:
-        click = session.execute(base.where(Click.visitor_id == evidence.visitor_id)).first()
-    if click is None:
-        click = session.execute(base).first()
+    if evidence.visitor_id and row.mine_id is not None:
+        click = _Click(row.mine_id, row.mine_at)
+    elif row.latest_id is not None:
+        click = _Click(row.latest_id, row.latest_at)
     cookie = _cookie(evidence, settings)
     if _in_flight(cookie, link_id, click, occurred_at):
         # The attribution cookie names a later click on this very link, not written yet
@@ -256,6 +276,8 @@ def _prior_referral_touches(
     settings: TokenSettings,
     problems: list[str],
 ) -> list[Touch]:
+    if evidence.invitee_new:
+        return []
     rows = session.execute(
         select(
             Referral.link_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -20,6 +21,7 @@ from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.rules import Offer, campaign_is_live
 from advocacy.customers.models import Customer, EngagementEvent
 from advocacy.experiments.assignment import conversion_offer
+from advocacy.experiments.models import Experiment
 from advocacy.rewards import fraud, rules
 from advocacy.rewards.attribution import Touch
 from advocacy.rewards.models import Conversion, Referral, Reward
@@ -32,6 +34,39 @@ class Invitee:
     external_id: str
     email: str | None  # normalised, as reported
     emails: frozenset[str]  # normalised: as reported, and as the CRM stored it
+    new: bool  # created by this report: no purchases, referrals or rewards before it
+
+
+@dataclass(frozen=True)
+class Context:
+    """What deciding and booking need beyond the touch, read in one query."""
+
+    campaign: Any  # a row with the campaign's columns (an ``Offer`` and ``Schedulable``)
+    advocate: str  # the advocate's external id
+    identity: fraud.Identity
+    experiment_unit: str | None  # the campaign's experiment, if it has one
+
+
+# The campaign's columns the decision and the booking read.
+_CAMPAIGN_COLUMNS = (
+    Campaign.id,
+    Campaign.workspace_id,
+    Campaign.status,
+    Campaign.starts_at,
+    Campaign.ends_at,
+    Campaign.trigger_event,
+    Campaign.min_order_amount,
+    Campaign.first_purchase_only,
+    Campaign.hold_days,
+    Campaign.budget,
+    Campaign.per_advocate_cap,
+    *(
+        getattr(Campaign, f"{side}_reward_{part}")
+        for side in ("inviter", "invitee")
+        for part in ("kind", "amount", "currency")
+    ),
+)
+_CAMPAIGN_NAMES = tuple(column.key for column in _CAMPAIGN_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -46,20 +81,26 @@ class Verdict:
     triggered: bool
 
 
-def advocate_identity(
-    session: DbSession, *, touch: Touch, invitee: Invitee, conversion: Conversion
-) -> tuple[fraud.Identity, str]:
-    """What we know of both people's identities; also the advocate's external id."""
-    # The advocate, and their own conversions (emails, visitor ids, devices), in one query.
+def gather_context(
+    session: DbSession, *, touch: Touch, invitee: Invitee, conversion: Any
+) -> Context:
+    """The campaign, its experiment's unit, and both people's identities, in one query: the
+    advocate's row joined to the campaign, with the advocate's own conversions (emails,
+    visitor ids, devices)."""
     rows = session.execute(
         select(
-            Customer.external_id,
+            *_CAMPAIGN_COLUMNS,
+            Experiment.unit.label("experiment_unit"),
+            Customer.external_id.label("advocate"),
             Customer.email_normalized.label("stored_email"),
             Conversion.email_normalized,
             Conversion.visitor_id,
             Conversion.ip_hash,
             Conversion.user_agent,
         )
+        .select_from(Customer)
+        .join(Campaign, Campaign.id == touch.campaign_id)
+        .outerjoin(Experiment, Experiment.campaign_id == Campaign.id)
         .outerjoin(
             Conversion,
             and_(Conversion.customer_id == Customer.id, Conversion.id != conversion.id),
@@ -68,9 +109,9 @@ def advocate_identity(
         .order_by(Conversion.occurred_at.desc())
         .limit(200)
     ).all()
-    advocate = rows[0]
+    first = rows[0]
     own = [r for r in rows if r.visitor_id or r.ip_hash or r.email_normalized]
-    emails = {e for e in [advocate.stored_email, *(r.email_normalized for r in own)] if e}
+    emails = {e for e in [first.stored_email, *(r.email_normalized for r in own)] if e}
     device = (conversion.ip_hash, conversion.user_agent or "") if conversion.ip_hash else None
     identity = fraud.Identity(
         advocate_id=touch.advocate_id,
@@ -82,37 +123,42 @@ def advocate_identity(
         advocate_devices=frozenset((r.ip_hash, r.user_agent or "") for r in own if r.ip_hash),
         invitee_device=device,
     )
-    return identity, advocate.external_id
+    campaign = SimpleNamespace(**{name: getattr(first, name) for name in _CAMPAIGN_NAMES})
+    return Context(campaign, first.advocate, identity, first.experiment_unit)
 
 
 def decide_verdict(
     session: DbSession,
     *,
-    campaign: Campaign,
-    conversion: Conversion,
+    context: Context,
+    conversion: Any,
     touch: Touch,
     invitee: Invitee,
-    identity: fraud.Identity,
     velocity_limit: int,
     now: datetime,
 ) -> Verdict:
     """The offer (an experiment's variant, or the campaign's own) and the fraud verdict."""
-    occurred_at = conversion.occurred_at
-    offer = conversion_offer(
-        session,
-        campaign=campaign,
-        advocate_id=touch.advocate_id,
-        invitee_id=invitee.id,
-        invitee=invitee.external_id,
-        at=occurred_at,
-    )
+    campaign, occurred_at = context.campaign, conversion.occurred_at
+    offer: Offer = campaign
+    if context.experiment_unit is not None:
+        offer = conversion_offer(
+            session,
+            campaign=campaign,
+            advocate_id=touch.advocate_id,
+            invitee_id=invitee.id,
+            invitee=invitee.external_id,
+            at=occurred_at,
+        )
     triggered = conversion.event == campaign.trigger_event
     sides = offer_sides(offer, touch.advocate_id, invitee.id) if triggered else []
     state: str | None = None
     reasons: list[str] = []
     if sides:
-        first_purchase = _first_purchase(session, invitee.id, conversion.id)
-        findings = fraud.check_identity(identity) + fraud.check_order(
+        # A customer created by this very report has no purchase before it.
+        first_purchase = (
+            None if invitee.new else _first_purchase(session, invitee.id, conversion.id)
+        )
+        findings = fraud.check_identity(context.identity) + fraud.check_order(
             fraud.Order(
                 event=conversion.event,
                 amount=conversion.amount,
@@ -122,14 +168,14 @@ def decide_verdict(
                 purchased_before_touch=first_purchase is not None
                 and first_purchase < touch.touched_at,
                 purchased_before=first_purchase is not None and first_purchase < occurred_at,
-                invitee_email_domains=fraud.email_domains(identity.invitee_emails),
+                invitee_email_domains=fraud.email_domains(invitee.emails),
             )
         )
         if not any(f.action == fraud.REJECT for f in findings):
             # Only rewards that may be paid take a share of the limits.
             total = sum(s["amount"] for s in sides)
             findings += fraud.check_limits(
-                _limits(session, campaign, touch, invitee.id, total, velocity_limit, now)
+                _limits(session, campaign, touch, invitee, total, velocity_limit, now)
             )
         state, reasons = fraud.verdict(findings)
     due = rules.approve_after(occurred_at, campaign.hold_days or 0)
@@ -198,31 +244,29 @@ def _rewarded_referrals(*conditions: Any) -> Any:
 
 def _limits(
     session: DbSession,
-    campaign: Campaign,
+    campaign: Any,
     touch: Touch,
-    invitee_id: int,
+    invitee: Invitee,
     reward_total: int,
     velocity_limit: int,
     now: datetime,
 ) -> fraud.Limits:
-    """Lock, then count what the limits need; the locks last until commit."""
+    """Lock, then count what the limits need; the locks last until commit.
+
+    An invitee created by this report is locked already (the row is this transaction's,
+    unseen by any other) and has no rewards yet: neither is asked of the database.
+    """
     if campaign.budget is not None:
         session.execute(
             select(Campaign.id).where(Campaign.id == campaign.id).with_for_update(key_share=True)
         ).all()
+    people = {touch.advocate_id} if invitee.new else {touch.advocate_id, invitee.id}
     session.execute(
         select(Customer.id)
-        .where(Customer.id.in_({touch.advocate_id, invitee_id}))
+        .where(Customer.id.in_(people))
         .order_by(Customer.id)
         .with_for_update(key_share=True)
     ).all()
-    spent = (
-        select(func.coalesce(func.sum(Reward.amount), 0))
-        .where(Reward.campaign_id == campaign.id, _LIVE_REWARDS)
-        .scalar_subquery()
-        if campaign.budget is not None
-        else None
-    )
     counts = [
         _rewarded_referrals(
             Referral.campaign_id == campaign.id, Referral.advocate_id == touch.advocate_id
@@ -231,15 +275,29 @@ def _limits(
             Referral.advocate_id == touch.advocate_id,
             Referral.created_at >= now - timedelta(days=1),
         ),
-        _rewarded_referrals(Referral.campaign_id == campaign.id, Referral.invitee_id == invitee_id),
     ]
-    row = session.execute(select(*counts, *([spent] if spent is not None else []))).one()
+    if not invitee.new:
+        counts.append(
+            _rewarded_referrals(
+                Referral.campaign_id == campaign.id, Referral.invitee_id == invitee.id
+            )
+        )
+    if campaign.budget is not None:
+        counts.append(
+            select(func.coalesce(func.sum(Reward.amount), 0))
+            .where(Reward.campaign_id == campaign.id, _LIVE_REWARDS)
+            .scalar_subquery()
+        )
+    row = iter(session.execute(select(*counts)).one())
+    advocate_rewarded, advocate_last_day = int(next(row)), int(next(row))
+    invitee_rewarded = False if invitee.new else int(next(row)) > 0
+    spent = None if campaign.budget is None else int(next(row))
     return fraud.Limits(
         reward_total=reward_total,
-        budget_remaining=(campaign.budget - int(row[3])) if campaign.budget is not None else None,
+        budget_remaining=None if spent is None else campaign.budget - spent,
         per_advocate_cap=campaign.per_advocate_cap,
-        advocate_rewarded_referrals=int(row[0]),
-        advocate_referrals_last_day=int(row[1]),
+        advocate_rewarded_referrals=advocate_rewarded,
+        advocate_referrals_last_day=advocate_last_day,
         velocity_limit=velocity_limit,
-        invitee_already_rewarded=int(row[2]) > 0,
+        invitee_already_rewarded=invitee_rewarded,
     )
