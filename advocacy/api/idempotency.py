@@ -15,7 +15,7 @@ Keys are kept ``IDEMPOTENCY_TTL_HOURS`` (at least 24 hours); after that the same
 names a new request, and the business key (a conversion's ``event_id``) still stops
 duplicates. The key functions flush; the caller commits. :func:`idempotent` wraps a view
 in all of it: claim, run, store the answer with the work, commit once. A database that
-cannot be reached is a 503 with Retry-After.
+cannot be reached is a 503 with Retry-After (``errors.handle_database_error``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, request
 from sqlalchemy import bindparam, delete, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.errors import Conflict, DomainError, Unprocessable
@@ -56,10 +56,6 @@ CLAIMED, REPLAY, MISMATCH, BUSY = "claimed", "replay", "mismatch", "busy"
 # A committed in-progress claim (written by the releases before claims and work shared
 # one transaction) held this long belongs to a request that died: it may be taken over.
 ABANDONED_AFTER = timedelta(minutes=5)
-# SQLSTATE classes of a database that cannot be reached: connection exceptions, and the
-# server shutting down or starting up.
-UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-RETRY_AFTER_SECONDS = 5
 
 
 class IdempotencyKeyMissing(DomainError):
@@ -74,12 +70,6 @@ class IdempotencyKeyReused(Unprocessable):
 class IdempotencyKeyInUse(Conflict):
     slug = "idempotency-key-in-use"
     headers = {"Retry-After": "1"}
-
-
-class DatabaseUnavailable(DomainError):
-    status = 503
-    slug = "database-unavailable"
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 @dataclass(frozen=True)
@@ -260,18 +250,6 @@ def _retryable(error: Exception) -> bool:
     return getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def _unreachable(error: Exception) -> bool:
-    """Whether the database could not be reached (refused, dropped, shutting down)."""
-    if not isinstance(error, DBAPIError):
-        return False
-    if error.connection_invalidated:
-        return True
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    if sqlstate is None:  # no answer from a server at all
-        return isinstance(error, OperationalError)
-    return str(sqlstate).startswith(UNAVAILABLE_SQLSTATES)
-
-
 def _rollback() -> None:
     with contextlib.suppress(DBAPIError):  # the connection is gone: so is its transaction
         db.session.rollback()
@@ -339,11 +317,9 @@ def _run(view: Callable[..., Any], args: Any, kwargs: Any, key: Any) -> Response
             return _attempt(view, args, kwargs, key)
         except DBAPIError as exc:
             _rollback()
-            if _unreachable(exc):
-                raise DatabaseUnavailable(
-                    f"The database cannot be reached; retry shortly with the same {HEADER}."
-                ) from exc
             if attempt == 2 or not _retryable(exc):
+                # An unreachable database: 503 with Retry-After (errors.py); the retry,
+                # with the same key, finds nothing of this attempt in its way.
                 raise
         except BaseException:
             _rollback()

@@ -6,7 +6,7 @@ conversion reported in that moment is attributed to the click the cookie names, 
 referral may name a click whose row is still on its way; the foreign key would refuse it.
 
 Revision ID: a7c3e1f09b2d
-Revises: f5dc38dca25e
+Revises: 59b862a3d81a
 Create Date: 2026-12-06 01:20:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e1f09b2d'
-down_revision = 'f5dc38dca25e'
+down_revision = '59b862a3d81a'
 branch_labels = None
 depends_on = None
 
