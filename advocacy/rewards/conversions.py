@@ -208,6 +208,20 @@ def _no_prepared_statements(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.prepare_threshold = None
 
 
+_INSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _inserting(session: DbSession, model: Any, unique: tuple[str, ...], *returning: Any) -> Any:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING, built once per table and
+    dialect; the values come with each execution."""
+    key = (model.__tablename__, session.get_bind().dialect.name)
+    statement = _INSERTS.get(key)
+    if statement is None:
+        statement = insert_ignoring_conflicts(session, model, unique).returning(*returning)
+        _INSERTS[key] = statement
+    return statement
+
+
 def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, Any]) -> Invitee:
     """The invitee as a customer, created on first sight.
 
@@ -216,20 +230,19 @@ def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, An
     """
     email = normalize_email(invitee["email"])
     customer_id = session.execute(
-        insert_ignoring_conflicts(session, Customer, ("workspace_id", "external_id"))
-        .values(
-            workspace_id=workspace_id,
-            external_id=invitee["external_id"],
-            email=invitee["email"],
-            email_normalized=email,
-            first_name=invitee.get("first_name"),
-            last_name=invitee.get("last_name"),
-            consent_email=False,
-            consent_sms=False,
-            consent_social=False,
-            attributes={},
-        )
-        .returning(Customer.id)
+        _inserting(session, Customer, ("workspace_id", "external_id"), Customer.id),
+        {
+            "workspace_id": workspace_id,
+            "external_id": invitee["external_id"],
+            "email": invitee["email"],
+            "email_normalized": email,
+            "first_name": invitee.get("first_name"),
+            "last_name": invitee.get("last_name"),
+            "consent_email": False,
+            "consent_sms": False,
+            "consent_social": False,
+            "attributes": {},
+        },
     ).scalar()
     stored, new = email, customer_id is not None
     if customer_id is None:
@@ -284,27 +297,26 @@ def claim_conversion(
     fingerprint = facts_fingerprint(report)
     ip = report.get("ip")
     conversion = session.execute(
-        insert_ignoring_conflicts(session, Conversion, ("workspace_id", "event_id"))
-        .values(
-            workspace_id=workspace_id,
-            event_id=report["event_id"],
-            event=report["event"],
-            customer_id=invitee.id,
-            email_normalized=invitee.email,
-            amount=report.get("amount"),
-            currency=report.get("currency"),
-            occurred_at=report["occurred_at"],
-            fingerprint=fingerprint,
-            ref=report.get("ref"),
-            visitor_id=report.get("visitor_id"),
-            ip_hash=hash_ip(ip, settings.ip_key) if ip else None,
-            user_agent=report.get("user_agent"),
-            attributed=attribution.touch is not None,
-            reason=attribution.reason,
-            refunded_amount=0,
-            created_at=now,
-        )
-        .returning(*Conversion.__table__.c)
+        _inserting(session, Conversion, ("workspace_id", "event_id"), *Conversion.__table__.c),
+        {
+            "workspace_id": workspace_id,
+            "event_id": report["event_id"],
+            "event": report["event"],
+            "customer_id": invitee.id,
+            "email_normalized": invitee.email,
+            "amount": report.get("amount"),
+            "currency": report.get("currency"),
+            "occurred_at": report["occurred_at"],
+            "fingerprint": fingerprint,
+            "ref": report.get("ref"),
+            "visitor_id": report.get("visitor_id"),
+            "ip_hash": hash_ip(ip, settings.ip_key) if ip else None,
+            "user_agent": report.get("user_agent"),
+            "attributed": attribution.touch is not None,
+            "reason": attribution.reason,
+            "refunded_amount": 0,
+            "created_at": now,
+        },
     ).first()
     if conversion is not None:
         return conversion

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.links import tokens
@@ -54,7 +54,7 @@ _LINK_COLUMNS = (
 )
 
 
-def _usable_links(query: Any, workspace_id: int, occurred_at: datetime) -> Any:
+def _usable_links(query: Any, workspace_id: Any, occurred_at: Any) -> Any:
     """Join link, campaign and enrollment; keep links alive when the conversion happened."""
     return (
         query.join(Campaign, Campaign.id == ReferralLink.campaign_id)
@@ -85,15 +85,39 @@ class _Click(NamedTuple):
     clicked_at: datetime
 
 
-def _last_click(column: Any, occurred_at: datetime, *where: Any) -> Any:
+def _last_click(column: Any, *where: Any) -> Any:
     """``column`` of the link's latest click at or before the conversion (correlated)."""
     return (
         select(column)
-        .where(Click.link_id == ReferralLink.id, Click.clicked_at <= occurred_at, *where)
+        .where(Click.link_id == ReferralLink.id, Click.clicked_at <= _OCCURRED_AT, *where)
         .order_by(Click.clicked_at.desc(), Click.id.desc())
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _ref_query(visitor: bool) -> Any:
+    """The ref's link (alive at the conversion) with its latest click and, given a visitor
+    id, the visitor's latest click; built once, with bound parameters."""
+    picks = [
+        _last_click(Click.id).label("latest_id"),
+        _last_click(Click.clicked_at).label("latest_at"),
+    ]
+    if visitor:
+        mine = Click.visitor_id == bindparam("visitor_id")
+        picks += [
+            _last_click(Click.id, mine).label("mine_id"),
+            _last_click(Click.clicked_at, mine).label("mine_at"),
+        ]
+    return _usable_links(
+        select(*_LINK_COLUMNS, ReferralLink.token, *picks),
+        bindparam("workspace_id"),
+        _OCCURRED_AT,
+    ).where(ReferralLink.id == bindparam("link_id"))
+
+
+_OCCURRED_AT = bindparam("occurred_at", type_=Click.clicked_at.type)
+_REF, _REF_WITH_VISITOR = _ref_query(visitor=False), _ref_query(visitor=True)
 
 
 def _ref_touches(
@@ -118,20 +142,14 @@ def _ref_touches(
         return []
     # The link, and its click the ref stands for, in one query: the visitor's own click on
     # the link if we know them, else the latest click on it before the conversion.
-    picks = [
-        _last_click(Click.id, occurred_at).label("latest_id"),
-        _last_click(Click.clicked_at, occurred_at).label("latest_at"),
-    ]
-    if evidence.visitor_id:
-        mine = Click.visitor_id == evidence.visitor_id
-        picks += [
-            _last_click(Click.id, occurred_at, mine).label("mine_id"),
-            _last_click(Click.clicked_at, occurred_at, mine).label("mine_at"),
-        ]
     row = session.execute(
-        _usable_links(
-            select(*_LINK_COLUMNS, ReferralLink.token, *picks), workspace_id, occurred_at
-        ).where(ReferralLink.id == link_id)
+        _REF_WITH_VISITOR if evidence.visitor_id else _REF,
+        {
+            "link_id": link_id,
+            "workspace_id": workspace_id,
+            "occurred_at": occurred_at,
+            "visitor_id": evidence.visitor_id,
+        },
     ).first()
     # A renewed link has a new token; another workspace's link is unknown here.
     if row is None or not hmac.compare_digest(row.token, evidence.ref):

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.rules import Offer, campaign_is_live
@@ -81,6 +82,30 @@ class Verdict:
     triggered: bool
 
 
+_GATHER = (
+    select(
+        *_CAMPAIGN_COLUMNS,
+        Experiment.unit.label("experiment_unit"),
+        Customer.external_id.label("advocate"),
+        Customer.email_normalized.label("stored_email"),
+        Conversion.email_normalized,
+        Conversion.visitor_id,
+        Conversion.ip_hash,
+        Conversion.user_agent,
+    )
+    .select_from(Customer)
+    .join(Campaign, Campaign.id == bindparam("campaign_id"))
+    .outerjoin(Experiment, Experiment.campaign_id == Campaign.id)
+    .outerjoin(
+        Conversion,
+        and_(Conversion.customer_id == Customer.id, Conversion.id != bindparam("conversion_id")),
+    )
+    .where(Customer.id == bindparam("advocate_id"))
+    .order_by(Conversion.occurred_at.desc())
+    .limit(200)
+)
+
+
 def gather_context(
     session: DbSession, *, touch: Touch, invitee: Invitee, conversion: Any
 ) -> Context:
@@ -88,26 +113,12 @@ def gather_context(
     advocate's row joined to the campaign, with the advocate's own conversions (emails,
     visitor ids, devices)."""
     rows = session.execute(
-        select(
-            *_CAMPAIGN_COLUMNS,
-            Experiment.unit.label("experiment_unit"),
-            Customer.external_id.label("advocate"),
-            Customer.email_normalized.label("stored_email"),
-            Conversion.email_normalized,
-            Conversion.visitor_id,
-            Conversion.ip_hash,
-            Conversion.user_agent,
-        )
-        .select_from(Customer)
-        .join(Campaign, Campaign.id == touch.campaign_id)
-        .outerjoin(Experiment, Experiment.campaign_id == Campaign.id)
-        .outerjoin(
-            Conversion,
-            and_(Conversion.customer_id == Customer.id, Conversion.id != conversion.id),
-        )
-        .where(Customer.id == touch.advocate_id)
-        .order_by(Conversion.occurred_at.desc())
-        .limit(200)
+        _GATHER,
+        {
+            "campaign_id": touch.campaign_id,
+            "advocate_id": touch.advocate_id,
+            "conversion_id": conversion.id,
+        },
     ).all()
     first = rows[0]
     own = [r for r in rows if r.visitor_id or r.ip_hash or r.email_normalized]
@@ -242,6 +253,47 @@ def _rewarded_referrals(*conditions: Any) -> Any:
     )
 
 
+_LOCK_CAMPAIGN = (
+    select(Campaign.id)
+    .where(Campaign.id == bindparam("campaign_id"))
+    .with_for_update(key_share=True)
+)
+_LOCK_PEOPLE = (
+    select(Customer.id)
+    .where(Customer.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Customer.id)
+    .with_for_update(key_share=True)
+)
+
+
+@lru_cache(maxsize=4)
+def _counts(invitee_new: bool, budget: bool) -> Any:
+    """What the limits count, built once per shape: the advocate's rewarded referrals in
+    the campaign and in the last day, the invitee's (unless new), the campaign's spend."""
+    campaign: Any = bindparam("campaign_id")
+    advocate: Any = bindparam("advocate_id")
+    counts = [
+        _rewarded_referrals(Referral.campaign_id == campaign, Referral.advocate_id == advocate),
+        _rewarded_referrals(
+            Referral.advocate_id == advocate,
+            Referral.created_at >= bindparam("since", type_=Referral.created_at.type),
+        ),
+    ]
+    if not invitee_new:
+        counts.append(
+            _rewarded_referrals(
+                Referral.campaign_id == campaign, Referral.invitee_id == bindparam("invitee_id")
+            )
+        )
+    if budget:
+        counts.append(
+            select(func.coalesce(func.sum(Reward.amount), 0))
+            .where(Reward.campaign_id == campaign, _LIVE_REWARDS)
+            .scalar_subquery()
+        )
+    return select(*counts)
+
+
 def _limits(
     session: DbSession,
     campaign: Any,
@@ -257,38 +309,20 @@ def _limits(
     unseen by any other) and has no rewards yet: neither is asked of the database.
     """
     if campaign.budget is not None:
+        session.execute(_LOCK_CAMPAIGN, {"campaign_id": campaign.id}).all()
+    people = [touch.advocate_id] if invitee.new else sorted({touch.advocate_id, invitee.id})
+    session.execute(_LOCK_PEOPLE, {"ids": people}).all()
+    row = iter(
         session.execute(
-            select(Campaign.id).where(Campaign.id == campaign.id).with_for_update(key_share=True)
-        ).all()
-    people = {touch.advocate_id} if invitee.new else {touch.advocate_id, invitee.id}
-    session.execute(
-        select(Customer.id)
-        .where(Customer.id.in_(people))
-        .order_by(Customer.id)
-        .with_for_update(key_share=True)
-    ).all()
-    counts = [
-        _rewarded_referrals(
-            Referral.campaign_id == campaign.id, Referral.advocate_id == touch.advocate_id
-        ),
-        _rewarded_referrals(
-            Referral.advocate_id == touch.advocate_id,
-            Referral.created_at >= now - timedelta(days=1),
-        ),
-    ]
-    if not invitee.new:
-        counts.append(
-            _rewarded_referrals(
-                Referral.campaign_id == campaign.id, Referral.invitee_id == invitee.id
-            )
-        )
-    if campaign.budget is not None:
-        counts.append(
-            select(func.coalesce(func.sum(Reward.amount), 0))
-            .where(Reward.campaign_id == campaign.id, _LIVE_REWARDS)
-            .scalar_subquery()
-        )
-    row = iter(session.execute(select(*counts)).one())
+            _counts(invitee.new, campaign.budget is not None),
+            {
+                "campaign_id": campaign.id,
+                "advocate_id": touch.advocate_id,
+                "invitee_id": invitee.id,
+                "since": now - timedelta(days=1),
+            },
+        ).one()
+    )
     advocate_rewarded, advocate_last_day = int(next(row)), int(next(row))
     invitee_rewarded = False if invitee.new else int(next(row)) > 0
     spent = None if campaign.budget is None else int(next(row))
