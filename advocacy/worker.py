@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from advocacy.api import idempotency
-from advocacy.rewards.service import settle_rewards
+from advocacy.rewards.lifecycle import settle_rewards
 from advocacy.types import DbSession, utcnow
 from advocacy.webhooks import delivery, signing
 from advocacy.webhooks.service import (

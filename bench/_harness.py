@@ -103,13 +103,16 @@ def gunicorn(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Booting five workers takes a while on a busy machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=1):
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
+                    if proc.poll() is None:  # stopped first: its stderr then ends
+                        os.killpg(proc.pid, signal.SIGKILL)
                     output = log.read_text() if log else ""
                     if proc.stderr:
                         output = proc.stderr.read().decode()

@@ -19,7 +19,16 @@ each answer, exponential with a mean of 32/rate seconds, so together they offer 
 ``rate`` conversions per second at independent moments: the latency of a conversion when
 the server is not saturated; each client times its own requests).
 
-Target (DESIGN.md section 7): p99 < 50 ms at 32 concurrent clients.
+In the same run: pgbench's built-in TPC-B script (8 clients, 2 threads, prepared) on a
+database of its own (``<database>_pgbench``, ``pgbench -i -s 8``) on the same PostgreSQL,
+for as long as the saturated run and just before it, so the figure that matters is the
+ratio, conversions per TPC-B transaction, which holds on a busy machine (target >= 0.05,
+aim 0.1); one conversion alone in process (the app's test client, sequential requests:
+p50 target < 8 ms); and with ``--profile``, py-spy over the gunicorn workers during the
+saturated run, summarised as the share of samples in each layer.
+
+Targets (issue 15): >= 0.05 conversions per TPC-B transaction, no non-2xx, no duplicate
+reward, every ledger transaction balanced; alone p50 < 8 ms; paced at 100/s p99 < 50 ms.
 """
 
 from __future__ import annotations
@@ -41,7 +50,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _harness import bench_env, create_workspace_key, gunicorn, scratch_database  # noqa: E402
+from _harness import (  # noqa: E402
+    PG_ADMIN_URL,
+    bench_env,
+    create_workspace_key,
+    gunicorn,
+    scratch_database,
+)
 
 CONNECTIONS, THREADS = 32, 2
 
@@ -324,13 +339,163 @@ def check(database_url: str) -> dict[str, int]:
         }
 
 
+def pgbench(database_url: str, seconds: int) -> float:
+    """TPC-B transactions per second of pgbench on its own database of the same server."""
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1] + "_pgbench"
+    admin = PG_ADMIN_URL
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    target = database_url.replace("postgresql+psycopg", "postgresql").rsplit("/", 1)[0]
+    target = f"{target}/{name}"
+    try:
+        subprocess.run(["pgbench", "-i", "-q", "-s", "8", target], check=True, capture_output=True)
+        out = subprocess.run(
+            ["pgbench", "-n", "-c", "8", "-j", "2", "-M", "prepared", "-T", str(seconds), target],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return float(re.search(r"tps = ([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process on this machine (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def alone(
+    database_url: str, key: str, tokens: list[str], visitors: list[str], occurred: str, n: int
+) -> dict[str, float]:
+    """One conversion at a time, in process (the app's test client): its latency, and its
+    CPU in Python and in its PostgreSQL backend (which a busy machine does not inflate)."""
+    os.environ.update(bench_env(database_url, VELOCITY_LIMIT_PER_DAY="1000000000"))
+    from sqlalchemy import text
+
+    from advocacy import create_app
+    from advocacy.extensions import db
+
+    app = create_app()
+    client = app.test_client()
+    times: list[float] = []
+    for i in range(n + 50):
+        if i == 50:  # the first ones warm the caches and the connection
+            with app.app_context():
+                backend = int(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                db.session.remove()
+            python_cpu, database_cpu = time.process_time(), _cpu_seconds(backend)
+        j = i % len(tokens)
+        body = {
+            "event": "purchase",
+            "event_id": f"alone-{i}",
+            "invitee": {"external_id": f"alone-{i}", "email": f"alone-{i}@bench.example"},
+            "amount": 5000,
+            "currency": "EUR",
+            "occurred_at": occurred,
+            "ref": tokens[j],
+            "visitor_id": visitors[j],
+            "ip": "198.51.100.7",
+            "user_agent": "bench",
+        }
+        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"alone-{i}"}
+        started = time.perf_counter()
+        response = client.post("/api/v1/conversions", json=body, headers=headers)
+        if i >= 50:
+            times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 201, response.get_json()
+    python_cpu = (time.process_time() - python_cpu) * 1000 / n
+    database_cpu = (_cpu_seconds(backend) - database_cpu) * 1000 / n
+    with app.app_context():
+        db.engine.dispose()
+    times.sort()
+    return {
+        "p50": times[len(times) // 2],
+        "p99": times[int(len(times) * 0.99)],
+        "python_cpu": python_cpu,
+        "database_cpu": database_cpu,
+    }
+
+
+LAYERS = (  # first match from the innermost frame outwards
+    ("waiting for PostgreSQL (psycopg)", ("psycopg/",)),
+    ("SQLAlchemy (statements, results)", ("sqlalchemy/",)),
+    ("marshmallow, webargs (bodies in and out)", ("marshmallow/", "webargs/", "apispec/")),
+    ("advocacy (rules, attribution, fraud, views)", ("advocacy/",)),
+    ("JSON", ("json/", "orjson")),
+    ("Flask, flask-smorest, Werkzeug, gunicorn", ("flask", "werkzeug/", "gunicorn/")),
+)
+
+
+def profile(base: str, seconds: int) -> subprocess.Popen[str] | None:
+    """py-spy recording the gunicorn workers (idle samples left out) for ``seconds``."""
+    spy = Path(sys.executable).parent / "py-spy"
+    port = base.rsplit(":", 1)[1]
+    master = subprocess.run(
+        ["pgrep", "-f", f"gunicorn.*127.0.0.1:{port}"], capture_output=True, text=True
+    ).stdout.split()
+    if not spy.exists() or not master:
+        print("  (no profile: pip install py-spy into the venv)")
+        return None
+    return subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            master[0],
+            "--subprocesses",
+            "--format",
+            "raw",
+            "--duration",
+            str(seconds),
+            "--rate",
+            "200",
+            "--nonblocking",
+            "-o",
+            "/dev/stdout",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def profile_summary(recording: subprocess.Popen[str]) -> list[tuple[str, float]]:
+    """Share of the workers' busy samples per layer, by the innermost frame's layer."""
+    out, _ = recording.communicate()
+    counts: dict[str, int] = {}
+    total = 0
+    for line in out.splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not number.isdigit() or not stack:
+            continue
+        frames = stack.split(";")
+        layer = "other (Python, threads, sockets)"
+        for frame in reversed(frames):
+            found = next((name for name, marks in LAYERS if any(m in frame for m in marks)), None)
+            if found:
+                layer = found
+                break
+        counts[layer] = counts.get(layer, 0) + int(number)
+        total += int(number)
+    return sorted(((k, v / max(total, 1)) for k, v in counts.items()), key=lambda kv: -kv[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=15, help="seconds measured")
     parser.add_argument("--advocates", type=int, default=200, help="links (one click each)")
+    parser.add_argument("--database", default="advocacy_bench_conv", help="scratch database")
+    parser.add_argument("--alone", type=int, default=300, help="sequential in-process requests")
+    parser.add_argument("--profile", action="store_true", help="py-spy over the saturated run")
     parser.add_argument(
         "--rates",
-        default="20,40",
+        default="100",
         help="paced runs too: total conversions/s offered by the 32 clients (comma-separated)",
     )
     args = parser.parse_args()
@@ -338,7 +503,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
 
-    with tempfile.TemporaryDirectory() as tmp, scratch_database("advocacy_bench_conv") as url:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database) as url:
         key, tokens, visitors, occurred = seed(url, args.advocates)
         script = Path(tmp) / "conversions.lua"
         script.write_text(
@@ -357,15 +522,34 @@ def main() -> None:
             "approved and booked)"
         )
         paced = {}
+        tpcb = pgbench(url, args.duration)
         with gunicorn(url, VELOCITY_LIMIT_PER_DAY="1000000000") as base:
             wrk(base, script, 3, "warmup")
+            recording = profile(base, args.duration) if args.profile else None
             result = wrk(base, script, args.duration, "run")
+            layers = profile_summary(recording) if recording is not None else []
             for rate in rates:
                 time.sleep(3)  # the saturated run's last requests, abandoned by wrk, drain
                 paced[rate] = paced_run(
                     base, key, tokens, visitors, occurred, rate=rate, seconds=args.duration
                 )
+        single = alone(url, key, tokens, visitors, occurred, args.alone)
         totals = check(url)
+    print(
+        f"  pgbench TPC-B (8 clients, prepared, {args.duration} s before the saturated run): "
+        f"{tpcb:,.0f} tps; conversions per TPC-B transaction {result['rps'] / tpcb:.3f} "
+        "(target >= 0.05, aim 0.1)"
+    )
+    print(
+        f"  one conversion alone, in process ({args.alone} sequential): "
+        f"p50 {single['p50']:.2f} ms   p99 {single['p99']:.2f} ms (target p50 < 8 ms); CPU "
+        f"per conversion: {single['python_cpu']:.1f} ms Python, "
+        f"{single['database_cpu']:.1f} ms PostgreSQL backend"
+    )
+    if layers:
+        print("  py-spy over the workers during the saturated run (busy samples):")
+        for layer, share in layers:
+            print(f"    {share:6.1%}  {layer}")
     print(
         f"  saturated: throughput {result['rps']:7,.0f} req/s   p50 {result['p50']:6.2f} ms   "
         f"p90 {result['p90']:6.2f} ms   p99 {result['p99']:6.2f} ms (target < 50 ms)"

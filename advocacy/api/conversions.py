@@ -13,15 +13,15 @@ from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.idempotency import idempotent
 from advocacy.extensions import db
 from advocacy.fields import MAX_INT63, Count, Currency, EmailAddress, ExternalId, Text, Timestamp
-from advocacy.rewards.models import CONVERSION_EVENTS, EVIDENCE, ROLES
-from advocacy.rewards.refunds import refund_conversion
-from advocacy.rewards.rules import STATES
-from advocacy.rewards.service import (
+from advocacy.rewards.conversions import (
     ConversionSettings,
     describe_conversion,
     get_conversion,
     record_conversion,
 )
+from advocacy.rewards.models import CONVERSION_EVENTS, EVIDENCE, ROLES
+from advocacy.rewards.refunds import refund_conversion
+from advocacy.rewards.rules import REFERRAL_STATES, STATES
 from advocacy.types import utcnow
 
 blp = ApiBlueprint(
@@ -119,16 +119,28 @@ class RefundInSchema(ma.Schema):
 # --- output ---------------------------------------------------------------------------
 
 
+# The bodies are shaped here from what the services return: ``ConversionView`` (a
+# conversion row, its referral row with the advocate's external id, its rewards) and
+# ``RewardView`` (a reward row with its beneficiary's external id, and when listed its
+# conversion's event id and history).
+
+
 class ReferralOutSchema(ma.Schema):
-    id = ma.fields.Integer()
-    campaign_id = ma.fields.Integer()
+    id = ma.fields.Integer(attribute="referral.id")
+    campaign_id = ma.fields.Integer(attribute="referral.campaign_id")
     advocate = ma.fields.String(metadata={"description": "The inviter's external id"})
-    evidence = ma.fields.String(metadata={"description": ", ".join(EVIDENCE)})
-    link_id = ma.fields.Integer()
-    click_id = ma.fields.Integer(allow_none=True)
-    touched_at = ma.fields.DateTime(metadata={"description": "Start of the attribution window"})
-    state = ma.fields.String(metadata={"description": "signed_up, converted, rewarded, rejected"})
-    reason = ma.fields.String(allow_none=True)
+    evidence = ma.fields.String(
+        attribute="referral.evidence", metadata={"description": ", ".join(EVIDENCE)}
+    )
+    link_id = ma.fields.Integer(attribute="referral.link_id")
+    click_id = ma.fields.Integer(attribute="referral.click_id", allow_none=True)
+    touched_at = ma.fields.DateTime(
+        attribute="referral.touched_at", metadata={"description": "Start of the attribution window"}
+    )
+    state = ma.fields.String(
+        attribute="referral.state", metadata={"description": ", ".join(REFERRAL_STATES)}
+    )
+    reason = ma.fields.String(attribute="referral.reason", allow_none=True)
 
 
 class RewardHistorySchema(ma.Schema):
@@ -144,37 +156,60 @@ class RewardHistorySchema(ma.Schema):
     )
 
 
-class EarnedRewardSchema(ma.Schema):
-    id = ma.fields.Integer()
-    campaign_id = ma.fields.Integer()
-    event_id = ma.fields.String(metadata={"description": "The conversion that earned it"})
-    role = ma.fields.String(metadata={"description": " or ".join(ROLES)})
+class _Reasons(ma.fields.List):
+    """Reason codes; a reward stored without any shows ``[]``."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(value or [], attr, obj, **kwargs)
+
+
+class ConversionRewardSchema(ma.Schema):
+    id = ma.fields.Integer(attribute="reward.id")
+    campaign_id = ma.fields.Integer(attribute="reward.campaign_id")
+    role = ma.fields.String(attribute="reward.role", metadata={"description": " or ".join(ROLES)})
     customer = ma.fields.String(metadata={"description": "The beneficiary's external id"})
-    kind = ma.fields.String(metadata={"description": "credit, coupon or points"})
-    amount = ma.fields.Integer(metadata={"description": "Minor units, or points"})
-    currency = ma.fields.String(allow_none=True, metadata={"description": "null for points"})
-    state = ma.fields.String(metadata={"description": ", ".join(STATES)})
-    reasons = ma.fields.List(
-        ma.fields.String(), metadata={"description": "Fraud findings and review notes"}
+    kind = ma.fields.String(
+        attribute="reward.kind", metadata={"description": "credit, coupon or points"}
+    )
+    amount = ma.fields.Integer(
+        attribute="reward.amount", metadata={"description": "Minor units, or points"}
+    )
+    currency = ma.fields.String(
+        attribute="reward.currency", allow_none=True, metadata={"description": "null for points"}
+    )
+    state = ma.fields.String(attribute="reward.state", metadata={"description": ", ".join(STATES)})
+    reasons = _Reasons(
+        ma.fields.String(),
+        attribute="reward.reasons",
+        metadata={"description": "Fraud findings and review notes"},
     )
     approve_after = ma.fields.DateTime(
-        allow_none=True, metadata={"description": "End of the return window (hold_days)"}
+        attribute="reward.approve_after",
+        allow_none=True,
+        metadata={"description": "End of the return window (hold_days)"},
     )
-    code = ma.fields.String(allow_none=True, metadata={"description": "Set when issued"})
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
+    code = ma.fields.String(
+        attribute="reward.code", allow_none=True, metadata={"description": "Set when issued"}
+    )
+    created_at = ma.fields.DateTime(attribute="reward.created_at")
+    updated_at = ma.fields.DateTime(attribute="reward.updated_at")
+
+
+class EarnedRewardSchema(ConversionRewardSchema):
+    event_id = ma.fields.String(metadata={"description": "The conversion that earned it"})
     history = ma.fields.List(ma.fields.Nested(RewardHistorySchema))
 
 
 class ConversionSchema(ma.Schema):
-    event_id = ma.fields.String()
-    event = ma.fields.String()
+    event_id = ma.fields.String(attribute="conversion.event_id")
+    event = ma.fields.String(attribute="conversion.event")
     customer = ma.fields.String(metadata={"description": "The invitee's external id"})
-    amount = ma.fields.Integer(allow_none=True)
-    currency = ma.fields.String(allow_none=True)
-    occurred_at = ma.fields.DateTime()
-    attributed = ma.fields.Boolean()
+    amount = ma.fields.Integer(attribute="conversion.amount", allow_none=True)
+    currency = ma.fields.String(attribute="conversion.currency", allow_none=True)
+    occurred_at = ma.fields.DateTime(attribute="conversion.occurred_at")
+    attributed = ma.fields.Boolean(attribute="conversion.attributed")
     reason = ma.fields.String(
+        attribute="conversion.reason",
         allow_none=True,
         metadata={
             "description": "Why it was not attributed: no_evidence, invalid_ref, expired_ref, "
@@ -182,9 +217,9 @@ class ConversionSchema(ma.Schema):
         },
     )
     referral = ma.fields.Nested(ReferralOutSchema, allow_none=True)
-    rewards = ma.fields.List(ma.fields.Nested(EarnedRewardSchema))
-    refunded_amount = ma.fields.Integer()
-    created_at = ma.fields.DateTime()
+    rewards = ma.fields.List(ma.fields.Nested(ConversionRewardSchema))
+    refunded_amount = ma.fields.Integer(attribute="conversion.refunded_amount")
+    created_at = ma.fields.DateTime(attribute="conversion.created_at")
 
 
 class RefundOutSchema(ma.Schema):
@@ -232,7 +267,7 @@ class Conversions(MethodView):
             settings=_settings(),
             now=utcnow(),
         )
-        return recorded.body, 201 if recorded.created else 200
+        return recorded.view, 201 if recorded.created else 200
 
 
 @blp.route("/<string:event_id>")
@@ -242,8 +277,10 @@ class ConversionResource(MethodView):
     @blp.problem_response(404, "No such conversion in this workspace")
     def get(self, event_id: str) -> Any:
         """Read a conversion with its referral and rewards."""
-        conversion = get_conversion(db.session, current_principal().workspace_id, event_id)
-        return describe_conversion(db.session, conversion)
+        conversion = get_conversion(
+            db.session, workspace_id=current_principal().workspace_id, event_id=event_id
+        )
+        return describe_conversion(db.session, conversion=conversion)
 
 
 @blp.route("/<string:event_id>/refund")
@@ -262,4 +299,4 @@ class ConversionRefund(MethodView):
             now=utcnow(),
             **args,
         )
-        return refunded.body
+        return refunded

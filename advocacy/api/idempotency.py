@@ -2,18 +2,25 @@
 
 A key is scoped to its workspace and remembers the request it named (a fingerprint of
 method, path and canonical JSON body) and, once the request completed, its status and
-body. The key row is claimed in its own short transaction, committed before the work, so
-a concurrent duplicate sees it; the answer is stored in the transaction of the work
-itself, so it exists exactly when the work does. A failed request releases its key.
+body. The key row is claimed, the work done and the answer stored in ONE transaction: a
+key exists exactly when its answer does, and a request that fails anywhere, the database
+going away included, leaves nothing behind, so a retry runs as soon as the database is
+back. A concurrent duplicate must not run meanwhile: on PostgreSQL the claim takes a
+transaction-scoped advisory lock on the key (``pg_try_advisory_xact_lock``, in the claim's
+own statement), which a duplicate finds taken and waits for without a connection, up to
+``IDEMPOTENCY_WAIT_MS``, then 409; the lock goes with the transaction, however it ends (a
+dropped connection included). SQLite has one writer: the claim's INSERT is enough.
 
 Keys are kept ``IDEMPOTENCY_TTL_HOURS`` (at least 24 hours); after that the same key
 names a new request, and the business key (a conversion's ``event_id``) still stops
 duplicates. The key functions flush; the caller commits. :func:`idempotent` wraps a view
-in all of it: claim (committed at once), run, store the answer with the work, or release.
+in all of it: claim, run, store the answer with the work, commit once. A database that
+cannot be reached is a 503 with Retry-After (``errors.handle_database_error``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -24,14 +31,14 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, request
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.errors import Conflict, DomainError, Unprocessable
 from advocacy.extensions import db
 from advocacy.rewards.models import IdempotencyKey
-from advocacy.types import DbSession, utcnow
+from advocacy.types import DbSession, UTCDateTime, utcnow
 from advocacy.upserts import insert_ignoring_conflicts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,8 +53,8 @@ KEY_DOC = (
 MAX_KEY_LENGTH = 255
 IN_PROGRESS, COMPLETED = "in_progress", "completed"
 CLAIMED, REPLAY, MISMATCH, BUSY = "claimed", "replay", "mismatch", "busy"
-# A claim held this long belongs to a request that died (gunicorn kills a silent worker
-# after 60 s): the key may be taken over.
+# A committed in-progress claim (written by the releases before claims and work shared
+# one transaction) held this long belongs to a request that died: it may be taken over.
 ABANDONED_AFTER = timedelta(minutes=5)
 
 
@@ -102,6 +109,52 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+# On PostgreSQL: the advisory lock and the INSERT in one statement; the INSERT runs only
+# with the lock held, so it never waits on a duplicate's uncommitted row.
+_CLAIM_POSTGRESQL = text(
+    """
+    WITH lock AS (SELECT pg_try_advisory_xact_lock(:lock_id) AS held),
+    claimed AS (
+        INSERT INTO idempotency_keys
+            (workspace_id, key, fingerprint, state, created_at, locked_at)
+        SELECT :workspace_id, :key, :fingerprint, :state, :now, :now FROM lock WHERE held
+        ON CONFLICT (workspace_id, key) DO NOTHING
+        RETURNING id
+    )
+    SELECT lock.held, claimed.id FROM lock LEFT JOIN claimed ON true
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _lock_id(workspace_id: int, key: str) -> int:
+    """The key's advisory lock: 64 bits of its SHA-256 (a collision only serialises)."""
+    digest = hashlib.sha256(f"{workspace_id}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _insert_claim(
+    session: DbSession, *, workspace_id: int, key: str, fingerprint: str, now: datetime
+) -> tuple[bool, int | None]:
+    """(whether no duplicate is running, the new key row's id if it was inserted)."""
+    values = {
+        "workspace_id": workspace_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "state": IN_PROGRESS,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(
+            _CLAIM_POSTGRESQL, {**values, "now": now, "lock_id": _lock_id(workspace_id, key)}
+        ).one()
+        return bool(row.held), row.id
+    inserted = session.execute(
+        insert_ignoring_conflicts(session, IdempotencyKey, ("workspace_id", "key"))
+        .values(**values, created_at=now, locked_at=now)
+        .returning(IdempotencyKey.id)
+    ).scalar()
+    return True, inserted
+
+
 def claim_key(
     session: DbSession,
     *,
@@ -111,23 +164,14 @@ def claim_key(
     now: datetime,
     ttl: timedelta,
 ) -> Claim:
-    """Claim ``key`` for this request, or say what it already holds."""
-    # (Its commit is flushed to disk like any other: a SET LOCAL synchronous_commit to skip
-    # that costs a round trip, which here is dearer than the flush.)
-    inserted = session.execute(
-        insert_ignoring_conflicts(session, IdempotencyKey, ("workspace_id", "key"))
-        .values(
-            workspace_id=workspace_id,
-            key=key,
-            fingerprint=fingerprint,
-            state=IN_PROGRESS,
-            created_at=now,
-            locked_at=now,
-        )
-        .returning(IdempotencyKey.id)
-    ).scalar()
+    """Claim ``key`` for this request in its transaction, or say what it already holds."""
+    free, inserted = _insert_claim(
+        session, workspace_id=workspace_id, key=key, fingerprint=fingerprint, now=now
+    )
     if inserted is not None:
         return Claim(CLAIMED, inserted)
+    if not free:
+        return Claim(BUSY)  # a duplicate is running: its transaction holds the lock
     row = session.execute(
         select(
             IdempotencyKey.id,
@@ -139,7 +183,7 @@ def claim_key(
             IdempotencyKey.locked_at,
         ).where(IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.key == key)
     ).first()
-    if row is None:  # released between our insert and our read: try again
+    if row is None:  # deleted (purged) between our insert and our read: try again
         return Claim(BUSY)
     if row.created_at <= now - ttl:
         # Expired: the key names a new request now. Compare-and-set on created_at, so two
@@ -187,15 +231,6 @@ def complete_key(session: DbSession, *, key_id: int, status: int, body: Any) -> 
     )
 
 
-def release_key(session: DbSession, *, key_id: int) -> None:
-    """Forget an in-progress claim whose request failed, so a retry may run."""
-    session.execute(
-        delete(IdempotencyKey)
-        .where(IdempotencyKey.id == key_id, IdempotencyKey.state == IN_PROGRESS)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def purge_keys(session: DbSession, *, now: datetime, ttl: timedelta) -> int:
     """Delete keys older than the retention period; returns how many."""
     result = session.execute(
@@ -215,8 +250,14 @@ def _retryable(error: Exception) -> bool:
     return getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+def _rollback() -> None:
+    with contextlib.suppress(DBAPIError):  # the connection is gone: so is its transaction
+        db.session.rollback()
+
+
 def _claim(workspace_id: int, key: str, fingerprint: str) -> Claim:
-    """Claim the key (committed at once), waiting a little for a request still running."""
+    """Claim the key in the request's transaction, waiting a little (without holding a
+    connection) while a duplicate runs."""
     config = current_app.config
     ttl = timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"])
     deadline = time.monotonic() + config["IDEMPOTENCY_WAIT_MS"] / 1000
@@ -230,13 +271,13 @@ def _claim(workspace_id: int, key: str, fingerprint: str) -> Claim:
             now=utcnow(),
             ttl=ttl,
         )
-        db.session.commit()
         if claim.outcome == MISMATCH:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was already used for a different request."
             )
         if claim.outcome in (CLAIMED, REPLAY):
             return claim
+        _rollback()
         if time.monotonic() >= deadline:
             raise IdempotencyKeyInUse(
                 "A request with this Idempotency-Key is still being processed; retry shortly."
@@ -245,29 +286,45 @@ def _claim(workspace_id: int, key: str, fingerprint: str) -> Claim:
         delay = min(delay * 2, 0.1)
 
 
-def _run(view: Callable[..., Any], args: Any, kwargs: Any, key_id: int | None) -> Response:
-    """Run the view, store its answer under the key, commit both together."""
-    try:
-        for attempt in range(3):
-            try:
-                response: Response = view(*args, **kwargs)
-                break
-            except (IntegrityError, OperationalError) as exc:
-                db.session.rollback()
-                if attempt == 2 or not _retryable(exc):
-                    raise
-        if key_id is not None:
-            complete_key(
-                db.session, key_id=key_id, status=response.status_code, body=response.get_json()
-            )
-        db.session.commit()
-        return response
-    except BaseException:
-        db.session.rollback()
-        if key_id is not None:
-            release_key(db.session, key_id=key_id)
-            db.session.commit()
-        raise
+def _replay(claim: Claim) -> Response:
+    replay = current_app.response_class(
+        json.dumps(claim.body), status=claim.status, mimetype="application/json"
+    )
+    replay.headers[REPLAYED_HEADER] = "true"
+    return replay
+
+
+def _attempt(view: Callable[..., Any], args: Any, kwargs: Any, key: Any) -> Response:
+    """One transaction: claim the key (if any), run the view, store its answer, commit."""
+    claim = None if key is None else _claim(*key)
+    if claim is not None and claim.outcome == REPLAY:
+        _rollback()
+        return _replay(claim)
+    response: Response = view(*args, **kwargs)
+    if claim is not None and claim.key_id is not None:
+        complete_key(
+            db.session, key_id=claim.key_id, status=response.status_code, body=response.get_json()
+        )
+    db.session.commit()
+    return response
+
+
+def _run(view: Callable[..., Any], args: Any, kwargs: Any, key: Any) -> Response:
+    """Run ``_attempt``, again after a serialization failure, deadlock or a duplicate
+    committed first; nothing of a failed attempt stays, its key claim included."""
+    for attempt in range(3):
+        try:
+            return _attempt(view, args, kwargs, key)
+        except DBAPIError as exc:
+            _rollback()
+            if attempt == 2 or not _retryable(exc):
+                # An unreachable database: 503 with Retry-After (errors.py); the retry,
+                # with the same key, finds nothing of this attempt in its way.
+                raise
+        except BaseException:
+            _rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def idempotent(blp: ApiBlueprint, *, required: bool) -> Callable[[F], F]:
@@ -285,19 +342,12 @@ def idempotent(blp: ApiBlueprint, *, required: bool) -> Callable[[F], F]:
             header = request.headers.get(HEADER)
             if header is None and not required:
                 return _run(view, args, kwargs, None)
-            key = check_key(header)
-            claim = _claim(
+            key = (
                 current_principal().workspace_id,
-                key,
+                check_key(header),
                 fingerprint(request.method, request.path, request.get_data()),
             )
-            if claim.outcome == REPLAY:
-                replay = current_app.response_class(
-                    json.dumps(claim.body), status=claim.status, mimetype="application/json"
-                )
-                replay.headers[REPLAYED_HEADER] = "true"
-                return replay
-            return _run(view, args, kwargs, claim.key_id)
+            return _run(view, args, kwargs, key)
 
         documented = blp.doc(
             parameters=[
@@ -310,8 +360,11 @@ def idempotent(blp: ApiBlueprint, *, required: bool) -> Callable[[F], F]:
                 }
             ]
         )(wrapper)
-        return blp.problem_response(  # type: ignore[no-any-return]
+        busy = blp.problem_response(
             409, "A request with this Idempotency-Key is still running (Retry-After)"
         )(documented)
+        return blp.problem_response(  # type: ignore[no-any-return]
+            503, "The database cannot be reached (Retry-After)"
+        )(busy)
 
     return decorator

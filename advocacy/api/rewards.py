@@ -12,7 +12,7 @@ from advocacy.api.common import PageArgsSchema
 from advocacy.api.conversions import EarnedRewardSchema
 from advocacy.extensions import db
 from advocacy.fields import MAX_INT63, Text
-from advocacy.rewards import service
+from advocacy.rewards import lifecycle
 from advocacy.rewards.rules import STATES
 from advocacy.types import utcnow
 
@@ -80,10 +80,10 @@ class CustomerRewards(MethodView):
     @blp.problem_response(404, "No such customer in this workspace")
     def get(self, args: dict[str, Any], external_id: str) -> Any:
         """A customer's reward balance and rewards, with their history."""
-        return service.customer_rewards(
+        return lifecycle.customer_rewards(
             db.session,
-            current_principal().workspace_id,
-            external_id,
+            workspace_id=current_principal().workspace_id,
+            external_id=external_id,
             **args,
         )
 
@@ -95,7 +95,9 @@ class Rewards(MethodView):
     @blp.response(200, RewardPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List rewards, oldest first; state=held is the review queue."""
-        items, cursor = service.list_rewards(db.session, current_principal().workspace_id, **args)
+        items, cursor = lifecycle.list_rewards(
+            db.session, workspace_id=current_principal().workspace_id, **args
+        )
         return {"items": items, "next_cursor": cursor}
 
 
@@ -106,13 +108,15 @@ class RewardResource(MethodView):
     @blp.problem_response(404, "No such reward in this workspace")
     def get(self, reward_id: int) -> Any:
         """Read one reward with its history."""
-        reward = service.get_reward(db.session, current_principal().workspace_id, reward_id)
-        return service.describe_rewards(db.session, [reward])[0]
+        reward = lifecycle.get_reward(
+            db.session, workspace_id=current_principal().workspace_id, reward_id=reward_id
+        )
+        return lifecycle.describe_rewards(db.session, rewards=[reward])[0]
 
 
 def _review(action: str, reward_id: int, reason: str | None, code: str | None = None) -> Any:
     principal = current_principal()
-    body = service.review_reward(
+    view = lifecycle.review_reward(
         db.session,
         workspace_id=principal.workspace_id,
         reward_id=reward_id,
@@ -123,7 +127,7 @@ def _review(action: str, reward_id: int, reason: str | None, code: str | None = 
         now=utcnow(),
     )
     db.session.commit()
-    return body
+    return view
 
 
 @blp.route("/rewards/<int:reward_id>/approve")

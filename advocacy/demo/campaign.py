@@ -42,6 +42,7 @@ from advocacy.links import tokens
 from advocacy.links.clicks import hash_ip
 from advocacy.links.models import Click, ReferralLink
 from advocacy.rewards import bookkeeping, ledger, rules
+from advocacy.rewards.conversions import facts_fingerprint
 from advocacy.rewards.models import (
     Conversion,
     LedgerAccount,
@@ -51,7 +52,6 @@ from advocacy.rewards.models import (
     Reward,
     RewardEvent,
 )
-from advocacy.rewards.service import facts_fingerprint
 from advocacy.workspaces.models import Workspace
 
 CAMPAIGN_NAME = "Refer a friend: one-way vs two-way"

@@ -18,6 +18,7 @@ from advocacy.experiments.models import Experiment, ExperimentAssignment, Experi
 from advocacy.experiments.rules import SIDES, variant_problems
 from advocacy.kpis.service import campaign_currency, get_campaign
 from advocacy.rewards.models import Conversion, Referral
+from advocacy.rewards.rules import REFERRAL_REJECTED
 from advocacy.types import DbSession
 
 
@@ -178,7 +179,7 @@ def _per_variant(
                 and_(
                     Referral.campaign_id == experiment.campaign_id,
                     unit == a.customer_id,
-                    Referral.state != "rejected",
+                    Referral.state != REFERRAL_REJECTED,
                 ),
             )
             .join(

@@ -29,6 +29,7 @@ from advocacy.kpis.service import (
 from advocacy.links.models import ReferralLink
 from advocacy.pagination import decode_offset, encode_cursor
 from advocacy.rewards.models import Conversion, Referral, Reward
+from advocacy.rewards.rules import REFERRAL_REJECTED
 from advocacy.types import DbSession
 
 SORTABLE = (
@@ -137,7 +138,9 @@ def advocate_kpis(
     for advocate_id in active:
         rows[advocate_id]["reach"] = int(reach.get(advocate_id, 0))
     counted = and_(
-        Referral.workspace_id == ws, Referral.campaign_id == cid, Referral.state != "rejected"
+        Referral.workspace_id == ws,
+        Referral.campaign_id == cid,
+        Referral.state != REFERRAL_REJECTED,
     )
     net = func.coalesce(Conversion.amount, 0) - Conversion.refunded_amount
     for advocate_id, event, unit, count, amount in session.execute(

@@ -27,12 +27,14 @@ from advocacy.kpis import activity, maths
 from advocacy.kpis.flat import flat_rows
 from advocacy.kpis.models import Share
 from advocacy.links.models import ReferralLink
+from advocacy.rewards import rules
 from advocacy.rewards.models import Conversion, Referral, Reward
+from advocacy.rewards.rules import REFERRAL_REJECTED
 from advocacy.types import DbSession, UTCDateTime
 
 MAX_PERIODS = 1000
-ISSUED = ("issued",)
-PENDING = ("pending", "held", "approved")
+ISSUED = (rules.ISSUED,)
+PENDING = (rules.PENDING, rules.HELD, rules.APPROVED)
 Counts = dict[str, Any]
 
 
@@ -191,7 +193,7 @@ def _fill_money(
     counted = and_(
         Referral.workspace_id == campaign.workspace_id,
         Referral.campaign_id == campaign.id,
-        Referral.state != "rejected",
+        Referral.state != REFERRAL_REJECTED,
     )
     net = func.coalesce(Conversion.amount, 0) - Conversion.refunded_amount
     query = (

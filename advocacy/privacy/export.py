@@ -22,8 +22,8 @@ from advocacy.kpis.models import Share
 from advocacy.links.models import Click, ReferralLink
 from advocacy.privacy.erasure import addressed_to, own_clicks
 from advocacy.rewards.bookkeeping import customer_balances
+from advocacy.rewards.lifecycle import describe_rewards
 from advocacy.rewards.models import Conversion, Referral, Reward
-from advocacy.rewards.service import describe_rewards
 from advocacy.types import DbSession
 
 # Table -> the export groups holding its rows about the person (dotted: nested lists).
@@ -65,7 +65,7 @@ def export_customer(session: DbSession, *, workspace_id: int, external_id: str) 
         "referrals": _referrals(session, customer.id),
         "rewards": {
             "balance": [{"unit": unit, "amount": amount} for unit, amount in balances.items()],
-            "items": describe_rewards(session, rewards),
+            "items": describe_rewards(session, rewards=rewards),
         },
         "links": _links(session, workspace_id, ReferralLink.advocate_id == customer.id),
         "invitations": _links(

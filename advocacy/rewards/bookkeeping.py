@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from advocacy.rewards import ledger
+from advocacy.rewards import ledger, rules
 from advocacy.rewards.models import LedgerAccount, LedgerEntry, LedgerTransaction, Reward
 from advocacy.types import DbSession
 from advocacy.upserts import insert_ignoring_conflicts
@@ -116,8 +117,9 @@ def _write(
     return ids
 
 
-def post_awards(session: DbSession, rewards: Sequence[Reward], *, now: datetime) -> list[int]:
-    """One award transaction per reward (all of one workspace)."""
+def post_awards(session: DbSession, rewards: Sequence[Any], *, now: datetime) -> list[int]:
+    """One award transaction per reward (all of one workspace; ``Reward`` objects or rows
+    with their columns)."""
     if not rewards:
         return []
     return _write(
@@ -129,7 +131,7 @@ def post_awards(session: DbSession, rewards: Sequence[Reward], *, now: datetime)
                 ledger.award_postings(
                     campaign_id=r.campaign_id,
                     customer_id=r.beneficiary_id,
-                    unit=r.unit,
+                    unit=rules.unit(r.currency),
                     amount=r.amount,
                 ),
             )

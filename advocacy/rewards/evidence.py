@@ -10,10 +10,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.links import tokens
@@ -36,6 +36,7 @@ class Evidence:
     visitor_id: str | None
     invitee_id: int
     invitee_email: str | None  # normalised
+    invitee_new: bool = False  # created by this report: no referrals before it
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ _LINK_COLUMNS = (
 )
 
 
-def _usable_links(query: Any, workspace_id: int, occurred_at: datetime) -> Any:
+def _usable_links(query: Any, workspace_id: Any, occurred_at: Any) -> Any:
     """Join link, campaign and enrollment; keep links alive when the conversion happened."""
     return (
         query.join(Campaign, Campaign.id == ReferralLink.campaign_id)
@@ -79,6 +80,46 @@ def _touch(evidence: str, row: Any, touched_at: datetime, click_id: int | None) 
     )
 
 
+class _Click(NamedTuple):
+    id: int
+    clicked_at: datetime
+
+
+def _last_click(column: Any, *where: Any) -> Any:
+    """``column`` of the link's latest click at or before the conversion (correlated)."""
+    return (
+        select(column)
+        .where(Click.link_id == ReferralLink.id, Click.clicked_at <= _OCCURRED_AT, *where)
+        .order_by(Click.clicked_at.desc(), Click.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _ref_query(visitor: bool) -> Any:
+    """The ref's link (alive at the conversion) with its latest click and, given a visitor
+    id, the visitor's latest click; built once, with bound parameters."""
+    picks = [
+        _last_click(Click.id).label("latest_id"),
+        _last_click(Click.clicked_at).label("latest_at"),
+    ]
+    if visitor:
+        mine = Click.visitor_id == bindparam("visitor_id")
+        picks += [
+            _last_click(Click.id, mine).label("mine_id"),
+            _last_click(Click.clicked_at, mine).label("mine_at"),
+        ]
+    return _usable_links(
+        select(*_LINK_COLUMNS, ReferralLink.token, *picks),
+        bindparam("workspace_id"),
+        _OCCURRED_AT,
+    ).where(ReferralLink.id == bindparam("link_id"))
+
+
+_OCCURRED_AT = bindparam("occurred_at", type_=Click.clicked_at.type)
+_REF, _REF_WITH_VISITOR = _ref_query(visitor=False), _ref_query(visitor=True)
+
+
 def _ref_touches(
     session: DbSession,
     workspace_id: int,
@@ -99,33 +140,60 @@ def _ref_touches(
     except tokens.InvalidToken:
         problems.append("invalid_ref")
         return []
-    # The campaign comes along (into the session) for the checks that follow.
+    # The link, and its click the ref stands for, in one query: the visitor's own click on
+    # the link if we know them, else the latest click on it before the conversion.
     row = session.execute(
-        _usable_links(
-            select(*_LINK_COLUMNS, ReferralLink.token, Campaign), workspace_id, occurred_at
-        ).where(ReferralLink.id == link_id)
+        _REF_WITH_VISITOR if evidence.visitor_id else _REF,
+        {
+            "link_id": link_id,
+            "workspace_id": workspace_id,
+            "occurred_at": occurred_at,
+            "visitor_id": evidence.visitor_id,
+        },
     ).first()
     # A renewed link has a new token; another workspace's link is unknown here.
     if row is None or not hmac.compare_digest(row.token, evidence.ref):
         problems.append("invalid_ref")
         return []
-    # The ref proves a visit through /r/<token>: the visitor's own click on the link if we
-    # know them, else the latest click on it before the conversion.
     click = None
-    base = (
-        select(Click.id, Click.clicked_at)
-        .where(Click.link_id == link_id, Click.clicked_at <= occurred_at)
-        .order_by(Click.clicked_at.desc(), Click.id.desc())
-        .limit(1)
-    )
-    if evidence.visitor_id:
-        click = session.execute(base.where(Click.visitor_id == evidence.visitor_id)).first()
-    if click is None:
-        click = session.execute(base).first()
+    if evidence.visitor_id and row.mine_id is not None:
+        click = _Click(row.mine_id, row.mine_at)
+    elif row.latest_id is not None:
+        click = _Click(row.latest_id, row.latest_at)
+    cookie = _cookie(evidence, settings)
+    if _in_flight(cookie, link_id, click, occurred_at):
+        # The attribution cookie names a later click on this very link, not written yet
+        # (clicks are written behind the redirect): that click is the visit.
+        assert cookie is not None
+        return [_touch("ref", row, _cookie_time(cookie), cookie.click_id)]
     if click is None:
         problems.append("no_matching_click")
         return []
     return [_touch("ref", row, click.clicked_at, click.id)]
+
+
+def _cookie(evidence: Evidence, settings: TokenSettings) -> tokens.AttributionRef | None:
+    return tokens.read_attribution(
+        evidence.attribution, settings.signing_keys, int(MAX_WINDOW.total_seconds())
+    )
+
+
+def _cookie_time(cookie: tokens.AttributionRef) -> datetime:
+    """When the cookie's click happened: its signature's time (whole seconds, so at most a
+    second before the click row's own time)."""
+    return datetime.fromtimestamp(cookie.clicked_at, UTC)
+
+
+def _in_flight(
+    cookie: tokens.AttributionRef | None, link_id: int, found: Any, occurred_at: datetime
+) -> bool:
+    """Whether the cookie names a click on ``link_id`` newer than the stored click ``found``
+    (None: no click stored) and not after the conversion."""
+    if cookie is None or cookie.link_id != link_id or _cookie_time(cookie) > occurred_at:
+        return False
+    return found is None or (
+        found.id != cookie.click_id and found.clicked_at < _cookie_time(cookie)
+    )
 
 
 def _click_touches(
@@ -139,22 +207,29 @@ def _click_touches(
     touches: list[Touch] = []
     columns = (*_LINK_COLUMNS, Click.id.label("click_id"), Click.clicked_at)
     if evidence.attribution:
-        cookie = tokens.read_attribution(
-            evidence.attribution, settings.signing_keys, int(MAX_WINDOW.total_seconds())
-        )
+        cookie = _cookie(evidence, settings)
         row = None
         if cookie is not None:
+            # The link, and the click if it is written yet (clicks are written behind the
+            # redirect: the cookie's own click id and time stand in until it is).
             row = session.execute(
                 _usable_links(
-                    select(*columns)
-                    .select_from(Click)
-                    .join(ReferralLink, ReferralLink.id == Click.link_id),
+                    select(*_LINK_COLUMNS, Click.id.label("click_id"), Click.clicked_at)
+                    .select_from(ReferralLink)
+                    .outerjoin(
+                        Click, and_(Click.id == cookie.click_id, Click.link_id == ReferralLink.id)
+                    ),
                     workspace_id,
                     occurred_at,
-                ).where(Click.id == cookie.click_id, Click.link_id == cookie.link_id)
+                ).where(
+                    ReferralLink.id == cookie.link_id,
+                    ReferralLink.campaign_id == cookie.campaign_id,
+                )
             ).first()
-        if row is None:
+        if row is None or cookie is None:
             problems.append("invalid_cookie")
+        elif row.click_id is None:
+            touches.append(_touch("cookie", row, _cookie_time(cookie), cookie.click_id))
         else:
             touches.append(_touch("cookie", row, row.clicked_at, row.click_id))
     if evidence.visitor_id:
@@ -219,6 +294,8 @@ def _prior_referral_touches(
     settings: TokenSettings,
     problems: list[str],
 ) -> list[Touch]:
+    if evidence.invitee_new:
+        return []
     rows = session.execute(
         select(
             Referral.link_id,

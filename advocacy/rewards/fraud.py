@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 
 from disposable_email_domains import blocklist as _DISPOSABLE_DOMAINS
 
+from advocacy.rewards.rules import HELD, PENDING, REJECTED
+
 REJECT, HOLD = "reject", "hold"
-PENDING, HELD, REJECTED = "pending", "held", "rejected"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from advocacy.types import BigId, UTCDateTime, utcnow
 CONVERSION_EVENTS = ("signup", "purchase")
 ROLES = ("inviter", "invitee")
 EVIDENCE = ("ref", "cookie", "visitor", "invitation", "prior_referral")
-REFERRAL_STATES = ("signed_up", "converted", "rewarded", "rejected")
 
 
 class Conversion(db.Model):  # type: ignore[name-defined,misc]
@@ -85,7 +84,9 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     conversion_id: Mapped[int] = mapped_column(ForeignKey("conversions.id"))
     link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"))
-    click_id: Mapped[int | None] = mapped_column(ForeignKey("clicks.id"))
+    # The winning click, no foreign key: clicks are written behind the redirect, so a
+    # referral may name a click (by the attribution cookie) before its row is written.
+    click_id: Mapped[int | None] = mapped_column(BigId)
     advocate_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     invitee_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     evidence: Mapped[str] = mapped_column(String(16))

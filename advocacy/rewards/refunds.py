@@ -20,8 +20,9 @@ from sqlalchemy import select
 from advocacy.campaigns.models import Campaign
 from advocacy.errors import Unprocessable
 from advocacy.rewards import rules
+from advocacy.rewards.conversions import ConversionView, describe_conversion, get_conversion
+from advocacy.rewards.lifecycle import change_reward
 from advocacy.rewards.models import Refund, Reward
-from advocacy.rewards.service import change_reward, describe_conversion, get_conversion
 from advocacy.types import DbSession
 from advocacy.webhooks.service import DomainEvent, emit_events
 
@@ -29,9 +30,11 @@ REFUND_REASON = "refund"
 
 
 @dataclass(frozen=True)
-class Refunded:
-    body: dict[str, Any]
-    created: bool  # False when nothing new was recorded (a repeat, or nothing left)
+class Refunded(ConversionView):
+    """The conversion after the refund, and what this request recorded (None: a repeat)."""
+
+    refund: Refund | None = None
+    created: bool = False  # False when nothing new was recorded (a repeat, or nothing left)
 
 
 def refund_conversion(
@@ -45,7 +48,7 @@ def refund_conversion(
     now: datetime,
 ) -> Refunded:
     """Refund ``amount`` of a purchase (all that is left when None)."""
-    conversion = get_conversion(session, workspace_id, event_id, lock=True)
+    conversion = get_conversion(session, workspace_id=workspace_id, event_id=event_id, lock=True)
     if conversion.event != "purchase" or conversion.amount is None:
         raise Unprocessable(
             "Only a purchase can be refunded.", errors={"event_id": ["Is not a purchase."]}
@@ -117,7 +120,12 @@ def _undo_rewards(session: DbSession, conversion: Any, now: datetime) -> None:
         target = rules.undo_state(reward.state)
         if target is not None:
             events += change_reward(
-                session, reward, target, reason=REFUND_REASON, api_key_id=None, now=now
+                session,
+                reward=reward,
+                target=target,
+                reason=REFUND_REASON,
+                api_key_id=None,
+                now=now,
             )
     emit_events(session, events=events, now=now)
     session.flush()
@@ -126,15 +134,7 @@ def _undo_rewards(session: DbSession, conversion: Any, now: datetime) -> None:
 def _answer(
     session: DbSession, conversion: Any, refund: Refund | None, *, created: bool
 ) -> Refunded:
-    body = describe_conversion(session, conversion)
-    body["refund"] = (
-        None
-        if refund is None
-        else {
-            "refund_id": refund.refund_id,
-            "amount": refund.amount,
-            "reason": refund.reason,
-            "created_at": refund.created_at,
-        }
+    view = describe_conversion(session, conversion=conversion)
+    return Refunded(
+        view.conversion, view.customer, view.referral, view.rewards, refund=refund, created=created
     )
-    return Refunded(body, created)

@@ -1,10 +1,12 @@
-"""Reward rules on plain values: the state machine, the return window, the refund rule.
+"""Reward rules on plain values: the reward and referral state machines, the return
+window, the refund rule. Every module names these states from here.
 
 No Flask or SQLAlchemy here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 PENDING, HELD, APPROVED, ISSUED, REJECTED, REVERSED = (
@@ -32,6 +34,16 @@ LIVE = (PENDING, HELD, APPROVED, ISSUED)
 BOOKED = (APPROVED, ISSUED)
 
 
+# What became of an attributed conversion: a referral's state, distinct from its rewards'.
+REFERRAL_SIGNED_UP, REFERRAL_CONVERTED, REFERRAL_REWARDED, REFERRAL_REJECTED = (
+    "signed_up",
+    "converted",
+    "rewarded",
+    "rejected",
+)
+REFERRAL_STATES = (REFERRAL_SIGNED_UP, REFERRAL_CONVERTED, REFERRAL_REWARDED, REFERRAL_REJECTED)
+
+
 def can_transition(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
@@ -44,6 +56,19 @@ def undo_state(current: str) -> str | None:
     if current in BOOKED:
         return REVERSED
     return None
+
+
+def referral_state(reward_states: Collection[str]) -> tuple[str, str | None] | None:
+    """A referral's state and reason from its rewards' states (None without rewards):
+    rewarded once any reward is booked, rejected once every reward is final."""
+    states = set(reward_states)
+    if not states:
+        return None
+    if states & set(BOOKED):
+        return REFERRAL_REWARDED, None
+    if states <= FINAL:
+        return REFERRAL_REJECTED, "rewards rejected or reversed"
+    return REFERRAL_CONVERTED, None
 
 
 def approve_after(occurred_at: datetime, hold_days: int) -> datetime:

@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 from advocacy import create_app
 from advocacy.extensions import Base, db
+from advocacy.web import views
 from advocacy.workspaces import service
 from advocacy.workspaces.models import Workspace
 
@@ -85,9 +86,13 @@ def _purge(database_url: str, workspace_id: int) -> None:
 
 
 @contextmanager
-def live_program(database_url: str, **campaign: Any) -> Iterator[Live]:
-    """A served app with a live campaign, Ann's link and one click on it, all committed."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+def live_program(
+    database_url: str, config: dict[str, Any] | None = None, **campaign: Any
+) -> Iterator[Live]:
+    """A served app with a live campaign, Ann's link and one click on it, all committed.
+
+    ``config`` adds to the app's settings (say, clicks written behind: CLICK_FLUSH_MS)."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, **(config or {})})
     with app.app_context():
         workspace = service.create_workspace(db.session, name="Live " + uuid.uuid4().hex[:8])
         issued = service.create_api_key(
@@ -106,6 +111,10 @@ def live_program(database_url: str, **campaign: Any) -> Iterator[Live]:
         server.shutdown()
         thread.join(timeout=10)
         with app.app_context():
+            for name in (views.CACHE_REFRESHER, views.CLICK_RECORDER):
+                worker = app.extensions.get(name)
+                if worker is not None:  # stopped; the recorder writes what it holds
+                    worker.stop() if name == views.CACHE_REFRESHER else worker.close()
             db.engine.dispose()
         _purge(database_url, workspace_id)
 

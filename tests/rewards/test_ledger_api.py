@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from advocacy.rewards.lifecycle import settle_rewards
 from advocacy.rewards.models import (
     ImmutableRowError,
     LedgerEntry,
@@ -14,7 +15,6 @@ from advocacy.rewards.models import (
     Reward,
     RewardEvent,
 )
-from advocacy.rewards.service import settle_rewards
 from advocacy.types import utcnow
 from advocacy.webhooks.models import OutboxEvent
 from tests.factories import ApiClient

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from advocacy.extensions import limiter
 from advocacy.rewards import rules
+from advocacy.rewards.lifecycle import settle_rewards
 from advocacy.rewards.models import (
     Conversion,
     LedgerAccount,
@@ -22,7 +23,6 @@ from advocacy.rewards.models import (
     LedgerTransaction,
     Reward,
 )
-from advocacy.rewards.service import settle_rewards
 from advocacy.types import utcnow
 from tests.factories import ApiClient, make_workspace
 from tests.rewards.helpers import issue_link, purchase, start_program

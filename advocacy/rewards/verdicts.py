@@ -1,0 +1,337 @@
+"""Deciding what an attributed conversion earns: the offer, and the fraud verdict.
+
+The offer is the experiment's variant for the advocate or invitee, else the campaign's
+own. The verdict comes from the pure fraud rules (``fraud``) over facts read here: both
+people's identities, the invitee's first purchase, and the limits (budget, cap, velocity,
+one reward per invitee), counted under row locks (PostgreSQL ``FOR NO KEY UPDATE`` on the
+campaign when it has a budget, and on the advocate's and invitee's customer rows) so
+concurrent conversions cannot both take the last of something.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select
+
+from advocacy.campaigns.models import Campaign
+from advocacy.campaigns.rules import Offer, campaign_is_live
+from advocacy.customers.models import Customer, EngagementEvent
+from advocacy.experiments.assignment import conversion_offer
+from advocacy.experiments.models import Experiment
+from advocacy.rewards import fraud, rules
+from advocacy.rewards.attribution import Touch
+from advocacy.rewards.models import Conversion, Referral, Reward
+from advocacy.types import DbSession
+
+
+@dataclass(frozen=True)
+class Invitee:
+    id: int
+    external_id: str
+    email: str | None  # normalised, as reported
+    emails: frozenset[str]  # normalised: as reported, and as the CRM stored it
+    new: bool  # created by this report: no purchases, referrals or rewards before it
+
+
+@dataclass(frozen=True)
+class Context:
+    """What deciding and booking need beyond the touch, read in one query."""
+
+    campaign: Any  # a row with the campaign's columns (an ``Offer`` and ``Schedulable``)
+    advocate: str  # the advocate's external id
+    identity: fraud.Identity
+    experiment_unit: str | None  # the campaign's experiment, if it has one
+
+
+# The campaign's columns the decision and the booking read.
+_CAMPAIGN_COLUMNS = (
+    Campaign.id,
+    Campaign.workspace_id,
+    Campaign.status,
+    Campaign.starts_at,
+    Campaign.ends_at,
+    Campaign.trigger_event,
+    Campaign.min_order_amount,
+    Campaign.first_purchase_only,
+    Campaign.hold_days,
+    Campaign.budget,
+    Campaign.per_advocate_cap,
+    *(
+        getattr(Campaign, f"{side}_reward_{part}")
+        for side in ("inviter", "invitee")
+        for part in ("kind", "amount", "currency")
+    ),
+)
+_CAMPAIGN_NAMES = tuple(column.key for column in _CAMPAIGN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the conversion earns: the sides of its offer and the state they start in."""
+
+    sides: list[dict[str, Any]]
+    state: str | None  # None: nothing to reward (not the campaign's trigger, no offer)
+    reasons: list[str]
+    approve_after: datetime
+    approve_now: bool  # no return window left: approved as they are written
+    triggered: bool
+
+
+_GATHER = (
+    select(
+        *_CAMPAIGN_COLUMNS,
+        Experiment.unit.label("experiment_unit"),
+        Customer.external_id.label("advocate"),
+        Customer.email_normalized.label("stored_email"),
+        Conversion.email_normalized,
+        Conversion.visitor_id,
+        Conversion.ip_hash,
+        Conversion.user_agent,
+    )
+    .select_from(Customer)
+    .join(Campaign, Campaign.id == bindparam("campaign_id"))
+    .outerjoin(Experiment, Experiment.campaign_id == Campaign.id)
+    .outerjoin(
+        Conversion,
+        and_(Conversion.customer_id == Customer.id, Conversion.id != bindparam("conversion_id")),
+    )
+    .where(Customer.id == bindparam("advocate_id"))
+    .order_by(Conversion.occurred_at.desc())
+    .limit(200)
+)
+
+
+def gather_context(
+    session: DbSession, *, touch: Touch, invitee: Invitee, conversion: Any
+) -> Context:
+    """The campaign, its experiment's unit, and both people's identities, in one query: the
+    advocate's row joined to the campaign, with the advocate's own conversions (emails,
+    visitor ids, devices)."""
+    rows = session.execute(
+        _GATHER,
+        {
+            "campaign_id": touch.campaign_id,
+            "advocate_id": touch.advocate_id,
+            "conversion_id": conversion.id,
+        },
+    ).all()
+    first = rows[0]
+    own = [r for r in rows if r.visitor_id or r.ip_hash or r.email_normalized]
+    emails = {e for e in [first.stored_email, *(r.email_normalized for r in own)] if e}
+    device = (conversion.ip_hash, conversion.user_agent or "") if conversion.ip_hash else None
+    identity = fraud.Identity(
+        advocate_id=touch.advocate_id,
+        invitee_id=invitee.id,
+        advocate_emails=frozenset(emails),
+        invitee_emails=invitee.emails,
+        advocate_visitor_ids=frozenset(r.visitor_id for r in own if r.visitor_id),
+        invitee_visitor_id=conversion.visitor_id,
+        advocate_devices=frozenset((r.ip_hash, r.user_agent or "") for r in own if r.ip_hash),
+        invitee_device=device,
+    )
+    campaign = SimpleNamespace(**{name: getattr(first, name) for name in _CAMPAIGN_NAMES})
+    return Context(campaign, first.advocate, identity, first.experiment_unit)
+
+
+def decide_verdict(
+    session: DbSession,
+    *,
+    context: Context,
+    conversion: Any,
+    touch: Touch,
+    invitee: Invitee,
+    velocity_limit: int,
+    now: datetime,
+) -> Verdict:
+    """The offer (an experiment's variant, or the campaign's own) and the fraud verdict."""
+    campaign, occurred_at = context.campaign, conversion.occurred_at
+    offer: Offer = campaign
+    if context.experiment_unit is not None:
+        offer = conversion_offer(
+            session,
+            campaign=campaign,
+            advocate_id=touch.advocate_id,
+            invitee_id=invitee.id,
+            invitee=invitee.external_id,
+            at=occurred_at,
+        )
+    triggered = conversion.event == campaign.trigger_event
+    sides = offer_sides(offer, touch.advocate_id, invitee.id) if triggered else []
+    state: str | None = None
+    reasons: list[str] = []
+    if sides:
+        # A customer created by this very report has no purchase before it.
+        first_purchase = (
+            None if invitee.new else _first_purchase(session, invitee.id, conversion.id)
+        )
+        findings = fraud.check_identity(context.identity) + fraud.check_order(
+            fraud.Order(
+                event=conversion.event,
+                amount=conversion.amount,
+                min_order_amount=campaign.min_order_amount or 0,
+                first_purchase_only=campaign.first_purchase_only,
+                campaign_live=campaign_is_live(campaign, occurred_at),
+                purchased_before_touch=first_purchase is not None
+                and first_purchase < touch.touched_at,
+                purchased_before=first_purchase is not None and first_purchase < occurred_at,
+                invitee_email_domains=fraud.email_domains(invitee.emails),
+            )
+        )
+        if not any(f.action == fraud.REJECT for f in findings):
+            # Only rewards that may be paid take a share of the limits.
+            total = sum(s["amount"] for s in sides)
+            findings += fraud.check_limits(
+                _limits(session, campaign, touch, invitee, total, velocity_limit, now)
+            )
+        state, reasons = fraud.verdict(findings)
+    due = rules.approve_after(occurred_at, campaign.hold_days or 0)
+    approve_now = state == rules.PENDING and due <= now
+    return Verdict(sides, state, reasons, due, approve_now, triggered)
+
+
+def offer_sides(offer: Offer, advocate_id: int, invitee_id: int) -> list[dict[str, Any]]:
+    """The rewards an offer makes, one per rewarded side."""
+    sides = []
+    for role, beneficiary in (("inviter", advocate_id), ("invitee", invitee_id)):
+        kind = getattr(offer, f"{role}_reward_kind")
+        if kind is not None:
+            sides.append(
+                {
+                    "role": role,
+                    "beneficiary_id": beneficiary,
+                    "kind": kind,
+                    "amount": int(getattr(offer, f"{role}_reward_amount") or 0),
+                    "currency": getattr(offer, f"{role}_reward_currency"),
+                }
+            )
+    return sides
+
+
+def _first_purchase(session: DbSession, invitee_id: int, conversion_id: int) -> datetime | None:
+    """The invitee's earliest purchase we know of (CRM events and other conversions)."""
+    crm = (
+        select(func.min(EngagementEvent.occurred_at))
+        .where(EngagementEvent.customer_id == invitee_id, EngagementEvent.kind == "purchase")
+        .scalar_subquery()
+    )
+    reported = (
+        select(func.min(Conversion.occurred_at))
+        .where(
+            Conversion.customer_id == invitee_id,
+            Conversion.event == "purchase",
+            Conversion.id != conversion_id,
+        )
+        .scalar_subquery()
+    )
+    row = session.execute(select(crm, reported)).one()
+    times = [_aware(value) for value in row if value is not None]
+    return min(times) if times else None
+
+
+def _aware(value: Any) -> datetime:
+    """An aggregate's timestamp as an aware UTC datetime, whatever the driver returned."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_LIVE_REWARDS = Reward.state.in_(rules.LIVE)
+
+
+def _rewarded_referrals(*conditions: Any) -> Any:
+    """How many referrals matching ``conditions`` hold a live reward."""
+    return (
+        select(func.count(func.distinct(Reward.referral_id)))
+        .select_from(Referral)
+        .join(Reward, Reward.referral_id == Referral.id)
+        .where(_LIVE_REWARDS, *conditions)
+        .scalar_subquery()
+    )
+
+
+_LOCK_CAMPAIGN = (
+    select(Campaign.id)
+    .where(Campaign.id == bindparam("campaign_id"))
+    .with_for_update(key_share=True)
+)
+_LOCK_PEOPLE = (
+    select(Customer.id)
+    .where(Customer.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Customer.id)
+    .with_for_update(key_share=True)
+)
+
+
+@lru_cache(maxsize=4)
+def _counts(invitee_new: bool, budget: bool) -> Any:
+    """What the limits count, built once per shape: the advocate's rewarded referrals in
+    the campaign and in the last day, the invitee's (unless new), the campaign's spend."""
+    campaign: Any = bindparam("campaign_id")
+    advocate: Any = bindparam("advocate_id")
+    counts = [
+        _rewarded_referrals(Referral.campaign_id == campaign, Referral.advocate_id == advocate),
+        _rewarded_referrals(
+            Referral.advocate_id == advocate,
+            Referral.created_at >= bindparam("since", type_=Referral.created_at.type),
+        ),
+    ]
+    if not invitee_new:
+        counts.append(
+            _rewarded_referrals(
+                Referral.campaign_id == campaign, Referral.invitee_id == bindparam("invitee_id")
+            )
+        )
+    if budget:
+        counts.append(
+            select(func.coalesce(func.sum(Reward.amount), 0))
+            .where(Reward.campaign_id == campaign, _LIVE_REWARDS)
+            .scalar_subquery()
+        )
+    return select(*counts)
+
+
+def _limits(
+    session: DbSession,
+    campaign: Any,
+    touch: Touch,
+    invitee: Invitee,
+    reward_total: int,
+    velocity_limit: int,
+    now: datetime,
+) -> fraud.Limits:
+    """Lock, then count what the limits need; the locks last until commit.
+
+    An invitee created by this report is locked already (the row is this transaction's,
+    unseen by any other) and has no rewards yet: neither is asked of the database.
+    """
+    if campaign.budget is not None:
+        session.execute(_LOCK_CAMPAIGN, {"campaign_id": campaign.id}).all()
+    people = [touch.advocate_id] if invitee.new else sorted({touch.advocate_id, invitee.id})
+    session.execute(_LOCK_PEOPLE, {"ids": people}).all()
+    row = iter(
+        session.execute(
+            _counts(invitee.new, campaign.budget is not None),
+            {
+                "campaign_id": campaign.id,
+                "advocate_id": touch.advocate_id,
+                "invitee_id": invitee.id,
+                "since": now - timedelta(days=1),
+            },
+        ).one()
+    )
+    advocate_rewarded, advocate_last_day = int(next(row)), int(next(row))
+    invitee_rewarded = False if invitee.new else int(next(row)) > 0
+    spent = None if campaign.budget is None else int(next(row))
+    return fraud.Limits(
+        reward_total=reward_total,
+        budget_remaining=None if spent is None else campaign.budget - spent,
+        per_advocate_cap=campaign.per_advocate_cap,
+        advocate_rewarded_referrals=advocate_rewarded,
+        advocate_referrals_last_day=advocate_last_day,
+        velocity_limit=velocity_limit,
+        invitee_already_rewarded=invitee_rewarded,
+    )
