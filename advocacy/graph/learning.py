@@ -12,14 +12,15 @@ Features are computed *as of* the first invitation of the history (events and me
 before it, no track record), so nothing the campaigns caused leaks into them; the track
 record's exponent therefore stays at its prior. The exponents are fitted by Newton's
 method with a ridge penalty pulling them toward the prior (:data:`RIDGE`, the intercept is
-free): a regularised Poisson regression that falls back smoothly to the prior when the
-data say little.
+free) and lower bounds (:data:`LOWER_BOUNDS`): a regularised Poisson regression that falls
+back smoothly to the prior when the data say little.
 
 Validation: the latest :data:`HOLDOUT_SHARE` of invitations by enrollment time is held
 out; a model fitted on the rest is scored on it (AUC of "brought at least one conversion",
 expected against observed conversions by decile of the prediction, Poisson deviance). The
 same is done for the prior exponents with only the intercept fitted. The fitted exponents
-are used when their holdout deviance is lower, else the prior's with the fitted intercept;
+are used when their holdout deviance is lower *and* their AUC at least as high (selection
+lives on the order), else the prior's with the fitted intercept;
 either way the model in use is then refitted on all invitations. Below
 :data:`MIN_INVITATIONS` invitations or :data:`MIN_CONVERSIONS` conversions nothing is
 fitted and the prior is used as it is.
@@ -40,7 +41,17 @@ from advocacy.graph.value import FEATURES, PRIOR, ValueModel, typical_audience
 MIN_INVITATIONS = 200
 MIN_CONVERSIONS = 30
 HOLDOUT_SHARE = 0.2
-RIDGE = 2.0
+RIDGE = 5.0
+# Lower bounds on the exponents: a multiplier may matter less than the prior says, never
+# backwards (more distrust never helps), and attitude always keeps at least half its
+# weight, so a lukewarm or unknown voice never counts as a fan's.
+LOWER_BOUNDS = {
+    "audience": 0.0,
+    "attitude": 0.5,
+    "engagement": 0.0,
+    "trust": 0.0,
+    "track_record": 0.0,
+}
 _FLOOR = 1e-3  # multipliers and relative audience below this count as this in the fit
 
 
@@ -105,17 +116,18 @@ def fit_poisson(
     prior: np.ndarray,
     ridge: float = RIDGE,
     free: np.ndarray | None = None,
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
     """Penalised Poisson regression by Newton's method with step halving.
 
     Minimises ``sum(mu - y * eta) + ridge / 2 * |beta - prior|^2`` over the coefficients
     marked ``free`` (default: all; the intercept is never penalised); the others stay at
-    ``prior``.
+    ``start`` (default ``prior``).
     """
     free = np.ones(x.shape[1], dtype=bool) if free is None else free
     penalty = np.full(x.shape[1], ridge)
     penalty[0] = 1e-6
-    beta = prior.astype(np.float64).copy()
+    beta = (prior if start is None else start).astype(np.float64).copy()
     # Start from a calibrated intercept, so the first steps are not huge.
     base = np.exp(np.clip(x[:, 1:] @ beta[1:] + offset, -50, 50))
     beta[0] = math.log(max(float(y.sum()), 0.5) / max(float(base.sum()), 1e-12))
@@ -145,6 +157,23 @@ def fit_poisson(
         if converged:
             break
     return beta
+
+
+def fit_bounded(
+    x: np.ndarray, y: np.ndarray, offset: np.ndarray, *, prior: np.ndarray, free: np.ndarray
+) -> np.ndarray:
+    """:func:`fit_poisson` with :data:`LOWER_BOUNDS`: a coefficient that ends below its bound
+    is fixed at the bound and the rest refitted (at most once per coefficient)."""
+    lower = np.array([-np.inf, *(LOWER_BOUNDS[name] for name in FEATURES)])
+    start, free = prior.copy(), free.copy()
+    for _ in range(len(FEATURES) + 1):
+        beta = fit_poisson(x, y, offset, prior=prior, free=free, start=start)
+        below = free & (beta < lower)
+        if not below.any():
+            return beta
+        free &= ~below
+        start = np.where(below, lower, beta)
+    return np.maximum(beta, lower)
 
 
 def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
@@ -225,10 +254,11 @@ def learn_model(
     cut = int(round(history.size * (1 - HOLDOUT_SHARE)))
     train, test = order[:cut], order[cut:]
 
-    def fitted(part: np.ndarray, free: np.ndarray | None) -> np.ndarray:
-        return fit_poisson(x[part], y[part], offset[part], prior=prior, free=free)
+    def fitted(part: np.ndarray, free: np.ndarray) -> np.ndarray:
+        return fit_bounded(x[part], y[part], offset[part], prior=prior, free=free)
 
-    candidates = {"fitted": fitted(train, None), "prior": fitted(train, only_intercept)}
+    everything = np.ones(prior.size, dtype=bool)
+    candidates = {"fitted": fitted(train, everything), "prior": fitted(train, only_intercept)}
     holdout: dict[str, Any] = {"invitations": int(test.size), "conversions": int(y[test].sum())}
     for name, beta in candidates.items():
         mu = np.exp(x[test] @ beta + offset[test])
@@ -238,9 +268,12 @@ def learn_model(
             "calibration": calibration(mu, y[test]),
         }
     report["holdout"] = holdout
-    use_fit = holdout["fitted"]["deviance"] < holdout["prior"]["deviance"]
-    if use_fit:
-        report["decision"] = "fitted: lower holdout deviance than the prior"
-        return _model(fitted(order, None), "fitted"), report
-    report["decision"] = "prior exponents, fitted scale: the fit did not beat them on the holdout"
+    fit, prior_fit = holdout["fitted"], holdout["prior"]
+    ranks_as_well = fit["auc"] is None or prior_fit["auc"] is None or fit["auc"] >= prior_fit["auc"]
+    if fit["deviance"] < prior_fit["deviance"] and ranks_as_well:
+        report["decision"] = "fitted: lower holdout deviance and an AUC at least the prior's"
+        return _model(fitted(order, everything), "fitted"), report
+    report["decision"] = (
+        "prior exponents, fitted scale: the fit did not beat them on the holdout (deviance and AUC)"
+    )
     return _model(fitted(order, only_intercept), "prior_calibrated"), report

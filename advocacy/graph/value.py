@@ -144,13 +144,18 @@ def share_probability(
 ) -> np.ndarray:
     """``q(u)`` in ``[0, 1]`` from the multipliers and the model's exponents."""
     log_q = np.full(conversion_audience.size, model.intercept)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         for name, values in factors.items():
             log_q += model.exponents[name] * np.log(values)
         scale = typical_audience(conversion_audience)
         relative = np.log(np.maximum(conversion_audience, 1e-12) / scale)
     log_q += (model.exponents["audience"] - 1.0) * relative
-    return np.clip(np.exp(log_q), 0.0, 1.0)
+    # A zero multiplier (no attitude worth a word, total distrust) means no chance at all,
+    # whatever the exponents; no audience means no value either way.
+    silent = np.zeros(log_q.size, dtype=bool)
+    for values in factors.values():
+        silent |= values <= 0
+    return np.where(silent, 0.0, np.clip(np.exp(np.nan_to_num(log_q, nan=-np.inf)), 0.0, 1.0))
 
 
 @dataclass
