@@ -63,3 +63,13 @@ def test_the_demo_history_is_fitted_with_a_time_based_holdout(
     assert top["expected_people"] > 0 and 0 < top["share_probability"] <= 1
     assert any(reason.endswith("would act on their word") for reason in top["reasons"])
     assert client.get("/api/v1/advocates", headers=headers).json["snapshot"]["model"] == model
+
+
+def test_flask_rank_says_which_model_it_used(app: Flask, demo_key: str) -> None:
+    result = app.test_cli_runner().invoke(args=["rank"])
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"value model: (fitted|prior_calibrated) \(332 past invitations; holdout AUC "
+        r"[0-9.]+ fitted vs [0-9.]+ prior\)",
+        result.output,
+    ), result.output
