@@ -279,6 +279,9 @@ def main() -> None:
         help="customers:connections pairs, comma-separated",
     )
     parser.add_argument("--no-networkx", action="store_true")
+    parser.add_argument(
+        "--database", default="advocacy_bench_rank", help="scratch database (dropped after)"
+    )
     parser.add_argument("--run-rank", nargs=2, metavar=("URL", "WS"))
     parser.add_argument("--run-networkx", nargs=2, metavar=("URL", "WS"))
     args = parser.parse_args()
@@ -291,7 +294,7 @@ def main() -> None:
     print("ranking end to end on PostgreSQL (read, compute, write snapshot), fresh process each")
     for pair in args.sizes.split(","):
         customers, connections = (int(x) for x in pair.split(":"))
-        with scratch_database("advocacy_bench_rank") as url:
+        with scratch_database(args.database) as url:
             started = time.perf_counter()
             ws = populate(url, customers, connections)
             print(

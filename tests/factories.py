@@ -106,6 +106,68 @@ def put_customers(api: ApiClient, *external_ids: str) -> None:
         assert response.status_code == 200, response.json
 
 
+def overlapping_fan_groups(api: ApiClient, days_ago: Any) -> None:
+    """Two groups of fans (NPS 10, recent purchases). ``big-0..4`` are all listened to by
+    the same 30 people; ``small-0..2``, a little less active, each by 30 of their own.
+    Every big fan is worth more alone (``top`` piles into them), but a second big fan
+    mostly re-persuades the same people, so ``coverage`` adds the small fans' audiences.
+    ``days_ago(n)`` gives an ISO timestamp n days back.
+    """
+    big = [f"big-{i}" for i in range(5)]
+    small = [f"small-{i}" for i in range(3)]
+    audience = {"big": [f"aud-big-{j}" for j in range(30)]}
+    for fan in small:
+        audience[fan] = [f"aud-{fan}-{j}" for j in range(30)]
+    people = [*big, *small, *(p for group in audience.values() for p in group)]
+    lines = "".join(
+        f'{{"external_id": "{p}", "email": "{p}@example.com", "consent": {{"email": true}}}}\n'
+        for p in people
+    )
+    response = api.post(
+        "/api/v1/imports?kind=customers", data=lines, content_type="application/x-ndjson"
+    )
+    assert response.status_code == 200 and response.json["rejected"] == 0, response.json
+    events = []
+    for fan, purchases in [*((f, 12) for f in big), *((f, 8) for f in small)]:
+        events.append({"customer": fan, "kind": "nps", "value": 10, "occurred_at": days_ago(10)})
+        events += [
+            {
+                "customer": fan,
+                "kind": "purchase",
+                "amount": 5000,
+                "currency": "EUR",
+                "occurred_at": days_ago(3 + j),
+            }
+            for j in range(purchases)
+        ]
+    for listener in (p for group in audience.values() for p in group):
+        events.append(
+            {
+                "customer": listener,
+                "kind": "purchase",
+                "amount": 5000,
+                "currency": "EUR",
+                "occurred_at": days_ago(40),
+            }
+        )
+    ties = [(p, fan) for fan in big for p in audience["big"]]
+    ties += [(p, fan) for fan in small for p in audience[fan]]
+    connections = [
+        {
+            "source": source,
+            "target": target,
+            "channel": "whatsapp",
+            "replies": 3,
+            "last_interaction_at": days_ago(5),
+        }
+        for source, target in ties
+    ]
+    for url, items in (("/api/v1/events", events), ("/api/v1/connections", connections)):
+        response = api.post(url, json={"items": items})
+        assert response.status_code == 200, response.json
+        assert response.json["summary"]["rejected"] == 0, response.json
+
+
 # --- campaigns and referral links (models directly, for the links tests) ----------------
 
 LANDING_URL = "https://shop.example/welcome?utm_source=referral"

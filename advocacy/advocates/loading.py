@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.graph.inputs import EVENT_KIND_CODES, RankingInput
+from advocacy.graph.learning import History
+from advocacy.rewards.models import Referral
 from advocacy.types import DbSession
 
 _PG_BINARY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
@@ -223,3 +227,79 @@ def load_workspace(
             m_time=mentions["time"][found],
         )
     return LoadedWorkspace(RankingInput(**arrays), ids)
+
+
+@dataclass
+class LoadedHistory:
+    """Past invitations: per customer totals (the track record) and, for the fit, one row
+    per enrollment in an ended campaign with the conversions it brought."""
+
+    invites: np.ndarray  # per customer: referral links made (invitations sent)
+    clicks: np.ndarray  # per customer: unique visits on their links
+    conversions: np.ndarray  # per customer: attributed conversions not rejected
+    history: History
+
+
+def load_history(
+    session: DbSession, *, workspace_id: int, customer_ids: np.ndarray, now: float
+) -> LoadedHistory:
+    """Invitation history of a workspace, indexed like ``customer_ids`` (sorted)."""
+    n = customer_ids.size
+    ws = {"ws": workspace_id}
+
+    def per_customer(sql: str) -> np.ndarray:
+        rows = session.execute(text(sql), ws).all()
+        out = np.zeros(n, dtype=np.int64)
+        if rows:
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            index, found = _index(customer_ids, ids)
+            out[index[found]] = np.array([r[1] for r in rows], dtype=np.int64)[found]
+        return out
+
+    invites = per_customer(
+        "SELECT advocate_id, count(*) FROM referral_links WHERE workspace_id = :ws "
+        "GROUP BY advocate_id"
+    )
+    clicks = per_customer(
+        "SELECT l.advocate_id, count(*) FROM clicks c JOIN referral_links l ON l.id = c.link_id "
+        "WHERE c.workspace_id = :ws AND c.unique_visit GROUP BY l.advocate_id"
+    )
+    conversions = per_customer(
+        "SELECT advocate_id, count(*) FROM referrals WHERE workspace_id = :ws "
+        "AND state != 'rejected' GROUP BY advocate_id"
+    )
+    # Enrollments in campaigns that have ended (their outcomes are complete), with what each
+    # brought in its campaign.
+    rows = session.execute(
+        select(
+            Enrollment.customer_id,
+            Enrollment.campaign_id,
+            Enrollment.enrolled_at,
+            select(func.count())
+            .where(
+                Referral.campaign_id == Enrollment.campaign_id,
+                Referral.advocate_id == Enrollment.customer_id,
+                Referral.state != "rejected",
+            )
+            .correlate(Enrollment)
+            .scalar_subquery(),
+        )
+        .join(Campaign, Campaign.id == Enrollment.campaign_id)
+        .where(
+            Enrollment.workspace_id == workspace_id,
+            (Campaign.status == "ended") | (Campaign.ends_at < datetime.fromtimestamp(now, UTC)),
+        )
+    ).all()
+    customer = np.array([r[0] for r in rows], dtype=np.int64)
+    index, found = _index(customer_ids, customer)
+    history = History(
+        customer=index[found].astype(np.int64),
+        time=np.array([r[2].timestamp() for r in rows], dtype=np.float64)[found]
+        if rows
+        else np.empty(0),
+        conversions=np.array([r[3] for r in rows], dtype=np.int64)[found]
+        if rows
+        else np.empty(0, dtype=np.int64),
+        campaigns=len({r[1] for r in rows}),
+    )
+    return LoadedHistory(invites, clicks, conversions, history)

@@ -39,6 +39,8 @@ class RankingSnapshot(db.Model):  # type: ignore[name-defined,misc]
     connections: Mapped[int] = mapped_column(BigInteger)
     duration_ms: Mapped[int] = mapped_column(Integer)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The value model used (prior or fitted) and the fit's report; null before it existed.
+    model: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AdvocateScore(db.Model):  # type: ignore[name-defined,misc]
@@ -70,12 +72,16 @@ class AdvocateScore(db.Model):  # type: ignore[name-defined,misc]
     influence: Mapped[float] = mapped_column(Float)
     reach: Mapped[float] = mapped_column(Float)
     track_record: Mapped[float] = mapped_column(Float)
+    # Scores are expected people (advocacy.graph.value): reached with a positive word
+    # (awareness), acting (conversion), halfway (consideration); negative for detractors.
     score_awareness: Mapped[float] = mapped_column(Float)
     score_consideration: Mapped[float] = mapped_column(Float)
     score_conversion: Mapped[float] = mapped_column(Float)
     rank_awareness: Mapped[int] = mapped_column(Integer)
     rank_consideration: Mapped[int] = mapped_column(Integer)
     rank_conversion: Mapped[int] = mapped_column(Integer)
+    # q(u): the chance they share, with a positive word, when asked.
+    share_probability: Mapped[float | None] = mapped_column(Float)
     eligible: Mapped[bool] = mapped_column(Boolean)
     # Bitmask of the detractor gates that fired (0 when eligible).
     gate: Mapped[int] = mapped_column(SmallInteger)

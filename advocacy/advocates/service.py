@@ -1,7 +1,8 @@
-"""Ranking a workspace, storing the snapshot, and reading it back with reasons.
+"""Reading the ranking back: the ranked list with reasons, one advocate, a selection of k.
 
-``rank_workspace`` is the job (CLI, API, scheduler): read the workspace into arrays,
-compute, write one snapshot. Reads always use the workspace's latest snapshot.
+The job that computes snapshots is :mod:`advocacy.advocates.ranking` (``rank_workspace``,
+re-exported here). Reads always use the workspace's latest snapshot and never refit the
+value model.
 """
 
 from __future__ import annotations
@@ -12,40 +13,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, cast, delete, func, insert, literal, literal_column, select
+from sqlalchemy import Float, cast, func, literal, literal_column, select
 
 from advocacy.advocates.loading import load_workspace
 from advocacy.advocates.models import INDEXED_RANKS, AdvocateScore, RankingSnapshot
-from advocacy.advocates.snapshots import (
-    SCORE_COLUMNS,
-    copy_binary,
-    fact_columns,
-    fact_dtypes,
-    facts_matrix,
-    page_components,
-    params_from_dict,
-)
+from advocacy.advocates.ranking import rank_workspace
+from advocacy.advocates.snapshots import page_components, params_from_dict
 from advocacy.customers.models import Customer
 from advocacy.errors import NotFound, Unprocessable
-from advocacy.graph.components import compute_components
-from advocacy.graph.inputs import RankingParams
 from advocacy.graph.network import build_interaction_graph
 from advocacy.graph.reasons import explain
-from advocacy.graph.scoring import (
-    COMPONENT_NAMES,
-    OBJECTIVE_WEIGHTS,
-    rank_order,
-    resolve_weights,
-    score,
-)
+from advocacy.graph.scoring import COMPONENT_NAMES, OBJECTIVE_WEIGHTS, resolve_weights
 from advocacy.graph.selection import select_advocates
 from advocacy.graph.sentiment import gate_names
+from advocacy.graph.value import custom_tilt, edge_probabilities, listener_weights_from
 from advocacy.pagination import fetch_rows
-from advocacy.types import DbSession, utcnow
+from advocacy.types import DbSession
 
 OBJECTIVES = tuple(OBJECTIVE_WEIGHTS)
-KEEP_SNAPSHOTS = 3
-_WRITE_CHUNK = 5_000
+__all__ = ["OBJECTIVES", "rank_workspace"]
 
 
 def weights_for(objective: str, custom: Mapping[str, float] | None) -> dict[str, float]:
@@ -55,141 +41,6 @@ def weights_for(objective: str, custom: Mapping[str, float] | None) -> dict[str,
         raise Unprocessable(
             str(exc), errors={"weights" if custom else "objective": [str(exc)]}
         ) from exc
-
-
-def rank_workspace(
-    session: DbSession,
-    *,
-    workspace_id: int,
-    params: RankingParams | None = None,
-    now: float | None = None,
-) -> RankingSnapshot:
-    """Recompute every customer's components and scores; store them as a new snapshot."""
-    started = time.perf_counter()
-    params = params or RankingParams()
-    now = time.time() if now is None else now
-    loaded = load_workspace(session, workspace_id=workspace_id, now=now)
-    loaded_at = time.perf_counter()
-    components = compute_components(loaded.inp, params)
-    computed_at = time.perf_counter()
-    scores = {
-        objective: score(components, OBJECTIVE_WEIGHTS[objective]) for objective in OBJECTIVES
-    }
-    ranks = {}
-    for objective, values in scores.items():
-        order = rank_order(values, components.eligible)
-        rank = np.empty(components.n, dtype=np.int64)
-        rank[order] = np.arange(1, components.n + 1)
-        ranks[objective] = rank
-    columns = fact_columns(components)
-    version = (
-        session.scalar(
-            select(func.max(RankingSnapshot.version)).where(
-                RankingSnapshot.workspace_id == workspace_id
-            )
-        )
-        or 0
-    ) + 1
-    snapshot = RankingSnapshot(
-        workspace_id=workspace_id,
-        version=version,
-        computed_at=utcnow(),
-        params={
-            **params.to_dict(),
-            "now": now,
-            "fact_names": list(columns),
-            "fact_dtypes": fact_dtypes(columns),
-        },
-        customers=components.n,
-        eligible=int(components.eligible.sum()),
-        connections=loaded.inp.n_connections,
-        duration_ms=0,
-        timings={},
-    )
-    session.add(snapshot)
-    session.flush()
-    facts = facts_matrix(columns, components.n)
-    _write_scores(session, snapshot.id, loaded.customer_ids, components, scores, ranks, facts)
-    written_at = time.perf_counter()
-    _prune(session, workspace_id)
-    snapshot.duration_ms = int((time.perf_counter() - started) * 1000)
-    snapshot.timings = {
-        "load_s": round(loaded_at - started, 3),
-        "compute_s": round(computed_at - loaded_at, 3),
-        "write_s": round(written_at - computed_at, 3),
-        **{f"{k}_s": round(v, 3) for k, v in components.timings.items()},
-    }
-    session.flush()
-    return snapshot
-
-
-def _write_scores(
-    session: DbSession,
-    snapshot_id: int,
-    customer_ids: np.ndarray,
-    components: Any,
-    scores: dict[str, np.ndarray],
-    ranks: dict[str, np.ndarray],
-    facts: np.ndarray,
-) -> None:
-    n = components.n
-    values: dict[str, np.ndarray] = {
-        "snapshot_id": np.full(n, snapshot_id, dtype=np.int64),
-        "customer_id": customer_ids,
-        **{name: components.component(name) for name in COMPONENT_NAMES},
-        **{f"score_{o}": scores[o] for o in OBJECTIVES},
-        **{f"rank_{o}": ranks[o] for o in OBJECTIVES},
-        "eligible": components.eligible,
-        "gate": components.gate.astype(np.int16),
-    }
-    if session.get_bind().dialect.name == "postgresql":
-        names = [name for name, _ in SCORE_COLUMNS] + ["followers", "facts"]
-        driver = session.connection().connection.driver_connection
-        statement = f"COPY advocate_scores ({', '.join(names)}) FROM STDIN (FORMAT binary)"
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            for start in range(0, n, _WRITE_CHUNK * 20):
-                rows = slice(start, start + _WRITE_CHUNK * 20)
-                chunk = {name: column[rows] for name, column in values.items()}
-                body = copy_binary(chunk, components.followers[rows], facts[rows])
-                # Each chunk carries header and trailer; strip all but the first and last.
-                if start:
-                    body = body[19:]
-                if start + _WRITE_CHUNK * 20 < n:
-                    body = body[:-2]
-                copy.write(body)
-        return
-    plain = {name: column.tolist() for name, column in values.items()}
-    followers = [None if f < 0 else f for f in components.followers.tolist()]
-    fact_lists = facts.tolist()
-    table = AdvocateScore.__table__
-    for start in range(0, n, _WRITE_CHUNK):
-        stop = min(start + _WRITE_CHUNK, n)
-        session.execute(
-            insert(table),
-            [
-                {
-                    **{name: column[i] for name, column in plain.items()},
-                    "followers": followers[i],
-                    "facts": fact_lists[i],
-                }
-                for i in range(start, stop)
-            ],
-        )
-
-
-def _prune(session: DbSession, workspace_id: int) -> None:
-    """Keep the last few snapshots of a workspace; older ones go, scores first."""
-    old = list(
-        session.scalars(
-            select(RankingSnapshot.id)
-            .where(RankingSnapshot.workspace_id == workspace_id)
-            .order_by(RankingSnapshot.version.desc())
-            .offset(KEEP_SNAPSHOTS)
-        )
-    )
-    if old:
-        session.execute(delete(AdvocateScore).where(AdvocateScore.snapshot_id.in_(old)))
-        session.execute(delete(RankingSnapshot).where(RankingSnapshot.id.in_(old)))
 
 
 def latest_snapshot(session: DbSession, *, workspace_id: int) -> RankingSnapshot:
@@ -211,6 +62,8 @@ class AdvocateView:
     external_id: str
     rank: int
     score: float
+    expected_people: float
+    share_probability: float | None
     eligible: bool
     gates: list[str]
     components: dict[str, float]
@@ -219,12 +72,13 @@ class AdvocateView:
     followers: int | None
 
 
-def _score_expression(weights: Mapping[str, float]) -> Any:
-    total: Any = literal(0.0)
+def _score_expression(objective: str, weights: Mapping[str, float]) -> Any:
+    """Custom weights tilt the objective's expected value (see ``value.custom_tilt``)."""
+    tilt: Any = literal(0.0)
     for name, weight in weights.items():
         if weight:
-            total = total + cast(getattr(AdvocateScore, name), Float) * weight
-    return total
+            tilt = tilt + cast(getattr(AdvocateScore, name), Float) * (weight / 0.5)
+    return getattr(AdvocateScore, f"score_{objective}") * tilt
 
 
 def _ranked_query(
@@ -244,7 +98,7 @@ def _ranked_query(
             .join(Customer, Customer.id == AdvocateScore.customer_id)
             .where(AdvocateScore.snapshot_id == snapshot.id, Customer.erased_at.is_(None))
         ), rank_col
-    expression = _score_expression(weights)
+    expression = _score_expression(objective, weights)
     ranked = (
         select(
             AdvocateScore.customer_id.label("cid"),
@@ -270,8 +124,29 @@ def _ranked_query(
     ), ranked.c.rank
 
 
+_ACTS = {
+    "awareness": "would hear a positive word from them",
+    "consideration": "would consider the brand on their word",
+    "conversion": "would act on their word",
+}
+
+
+def value_reason(people: float, objective: str) -> str:
+    """The expected-value reason: what asking them would bring (or cost)."""
+    if people < 0:
+        return f"would put off about {_people(-people)}"
+    if people < 0.05:
+        return f"nobody {_ACTS[objective]} yet"
+    return f"about {_people(people)} {_ACTS[objective]}"
+
+
+def _people(count: float) -> str:
+    shown = f"{count:.1f}" if count < 10 else f"{round(count):,}"
+    return f"{shown} {'person' if shown == '1.0' else 'people'}"
+
+
 def _views(
-    snapshot: RankingSnapshot, rows: Sequence[Any], weights: Mapping[str, float]
+    snapshot: RankingSnapshot, rows: Sequence[Any], objective: str, weights: Mapping[str, float]
 ) -> list[AdvocateView]:
     if not rows:
         return []
@@ -286,18 +161,25 @@ def _views(
     )
     views = []
     for i, (entry, external_id, value, rank) in enumerate(rows):
+        people = float(getattr(entry, f"score_{objective}"))
+        reasons = explain(mini, i, weights, now=now)
+        gated = [r for r in reasons if r.startswith("gated")]
+        reasons = [*gated, value_reason(people, objective), *reasons[len(gated) :]][:4]
+        share = entry.share_probability
         views.append(
             AdvocateView(
                 external_id=external_id,
                 rank=int(rank),
                 score=round(float(value), 6),
+                expected_people=round(people, 4),
+                share_probability=None if share is None else round(float(share), 4),
                 eligible=entry.eligible,
                 gates=gate_names(entry.gate),
                 components={
                     name: round(float(getattr(entry, name)), 6) for name in COMPONENT_NAMES
                 },
                 weights={k: round(v, 6) for k, v in weights.items()},
-                reasons=explain(mini, i, weights, now=now),
+                reasons=reasons,
                 followers=entry.followers,
             )
         )
@@ -327,7 +209,7 @@ def list_advocates(
         query = query.where(rank_col <= literal_column(str(INDEXED_RANKS)))
     rows, more = fetch_rows(session, query.order_by(rank_col), limit=limit, scalars=False)
     next_cursor = int(rows[-1][3]) if more else None
-    return snapshot, _views(snapshot, rows, resolved), next_cursor
+    return snapshot, _views(snapshot, rows, objective, resolved), next_cursor
 
 
 def get_advocate(
@@ -344,7 +226,7 @@ def get_advocate(
     row = session.execute(query.where(Customer.external_id == external_id)).first()
     if row is None:
         raise NotFound(f"No customer {external_id!r} in the latest ranking of this workspace.")
-    return snapshot, _views(snapshot, [row], resolved)[0]
+    return snapshot, _views(snapshot, [row], objective, resolved)[0]
 
 
 @dataclass
@@ -357,6 +239,10 @@ class SelectionView:
     expected_reach: float
     details: dict[str, Any]
 
+    @property
+    def expected_people(self) -> float:
+        return self.expected_reach
+
 
 def select_for_campaign(
     session: DbSession,
@@ -368,19 +254,27 @@ def select_for_campaign(
     weights: Mapping[str, float] | None = None,
     exclude: Iterable[str] = (),
     candidates: Iterable[str] | None = None,
-    seed: int = 0,
+    seed: int = 0,  # kept for callers; every strategy is deterministic now
 ) -> SelectionView:
     """Choose k advocates from the latest snapshot over the current interaction graph."""
     snapshot = latest_snapshot(session, workspace_id=workspace_id)
     resolved = weights_for(objective, weights)
+    value_col = getattr(AdvocateScore, f"score_{objective}")
     rows = session.execute(
         select(
             AdvocateScore.customer_id,
             AdvocateScore.eligible,
             AdvocateScore.gate,
+            AdvocateScore.share_probability,
+            value_col,
             *(getattr(AdvocateScore, c) for c in COMPONENT_NAMES),
         ).where(AdvocateScore.snapshot_id == snapshot.id)
     ).all()
+    if any(row.share_probability is None for row in rows):
+        raise Unprocessable(
+            "The latest ranking predates the expected-value model: rank again first.",
+            errors={"snapshot": ["POST /api/v1/advocates/rank, then select."]},
+        )
     loaded = load_workspace(
         session,
         workspace_id=workspace_id,
@@ -388,18 +282,23 @@ def select_for_campaign(
         with_signals=False,
     )
     ids = loaded.customer_ids
-    position = {int(cid): i for i, cid in enumerate(ids.tolist())}
     n = ids.size
-    scores = np.zeros(n)
-    eligible = np.zeros(n, dtype=bool)
-    detractor = np.zeros(n, dtype=bool)
-    for row in rows:
-        i = position.get(row.customer_id)
-        if i is None:
-            continue  # erased since the snapshot
-        scores[i] = sum(resolved[c] * getattr(row, c) for c in COMPONENT_NAMES)
-        eligible[i] = row.eligible
-        detractor[i] = row.gate != 0
+    stored = np.array([row[0] for row in rows], dtype=np.int64)
+    index = np.searchsorted(ids, stored).clip(0, max(n - 1, 0))
+    present = (ids[index] == stored) if n else np.zeros(stored.size, dtype=bool)
+    index = index[present]  # customers erased since the snapshot drop out
+
+    def column(position: int, dtype: Any = np.float64) -> np.ndarray:
+        out = np.zeros(n, dtype=dtype)
+        out[index] = np.array([row[position] for row in rows], dtype=dtype)[present]
+        return out
+
+    eligible, gate = column(1, bool), column(2, np.int16)
+    share, value = column(3), column(4)
+    components = {name: column(5 + j) for j, name in enumerate(COMPONENT_NAMES)}
+    if weights is not None:
+        tilt = custom_tilt(components, resolved)
+        share, value = np.minimum(share * tilt, 1.0), value * tilt
     external = dict(
         session.execute(
             select(Customer.id, Customer.external_id).where(
@@ -419,25 +318,25 @@ def select_for_campaign(
             errors={"customers": [f"Unknown customer {e!r}." for e in unknown[:20]]},
         )
     graph = build_interaction_graph(loaded.inp, params_from_dict(snapshot.params))
+    listeners = listener_weights_from(components["sentiment"], gate != 0, objective)
     selection = select_advocates(
-        graph,
-        scores,
+        edge_probabilities(graph.reach_prob, share, listeners),
+        value,
         eligible,
         k,
         strategy,
-        detractor=detractor,
         exclude=[by_external[e] for e in exclude],
         candidates=None if candidates is None else [by_external[e] for e in candidates],
-        seed=seed,
     )
     advocates = [
         {
             "external_id": external[int(ids[i])],
-            "position": position_ + 1,
-            "score": round(float(scores[i]), 6),
+            "position": position + 1,
+            "score": round(float(value[i]), 6),
+            "expected_people": round(float(value[i]), 4),
             "marginal_gain": round(float(gain), 4),
         }
-        for position_, (i, gain) in enumerate(selection.advocates)
+        for position, (i, gain) in enumerate(selection.advocates)
     ]
     return SelectionView(
         snapshot=snapshot,

@@ -134,6 +134,7 @@ SCORE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rank_awareness", ">i4"),
     ("rank_consideration", ">i4"),
     ("rank_conversion", ">i4"),
+    ("share_probability", ">f8"),
     ("eligible", "?"),
     ("gate", ">i2"),
 )

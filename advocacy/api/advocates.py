@@ -80,7 +80,22 @@ class ComponentsSchema(ma.Schema):
 class AdvocateSchema(ma.Schema):
     external_id = ma.fields.String()
     rank = ma.fields.Integer()
-    score = ma.fields.Float()
+    score = ma.fields.Float(
+        metadata={
+            "description": "Expected people for the objective (negative for detractors); "
+            "with custom weights, that value tilted by the weighted components"
+        }
+    )
+    expected_people = ma.fields.Float(
+        metadata={
+            "description": "Expected people who would act (conversion), consider "
+            "(consideration) or hear a positive word (awareness) if we asked them"
+        }
+    )
+    share_probability = ma.fields.Float(
+        allow_none=True,
+        metadata={"description": "Chance they share, with a positive word, when asked"},
+    )
     eligible = ma.fields.Boolean()
     gates = ma.fields.List(
         ma.fields.String(), metadata={"description": "Detractor gates that fired"}
@@ -102,6 +117,14 @@ class SnapshotSchema(ma.Schema):
     connections = ma.fields.Integer()
     duration_ms = ma.fields.Integer()
     timings = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
+    model = ma.fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "The value model used: intercept, exponents, source (prior, "
+            "prior_calibrated or fitted) and the fit's report (history, threshold, holdout "
+            "AUC and calibration by decile)"
+        },
+    )
 
 
 class AdvocatePageSchema(ma.Schema):
@@ -129,7 +152,10 @@ class SelectionArgsSchema(ma.Schema):
         ExternalId(), load_default=None, validate=ma.validate.Length(min=1, max=100_000)
     )
     seed = ma.fields.Integer(
-        load_default=0, strict=True, validate=ma.validate.Range(min=0, max=2**31 - 1)
+        load_default=0,
+        strict=True,
+        validate=ma.validate.Range(min=0, max=2**31 - 1),
+        metadata={"description": "Accepted for compatibility; every strategy is deterministic"},
     )
 
 
@@ -137,8 +163,11 @@ class SelectedSchema(ma.Schema):
     external_id = ma.fields.String()
     position = ma.fields.Integer()
     score = ma.fields.Float()
+    expected_people = ma.fields.Float(
+        metadata={"description": "Expected people this advocate would bring on their own"}
+    )
     marginal_gain = ma.fields.Float(
-        metadata={"description": "Expected new people reached by adding this advocate"}
+        metadata={"description": "Expected new people (not counted already) they add to the set"}
     )
 
 
@@ -148,9 +177,13 @@ class SelectionSchema(ma.Schema):
     objective = ma.fields.String()
     weights = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
     advocates = ma.fields.List(ma.fields.Nested(SelectedSchema))
-    expected_reach = ma.fields.Float(
-        metadata={"description": "Expected distinct non-detractor people reached by the set"}
+    expected_people = ma.fields.Float(
+        metadata={
+            "description": "Expected distinct people who act (or are reached, for awareness) "
+            "thanks to the set; over several hops for spread"
+        }
     )
+    expected_reach = ma.fields.Float(metadata={"description": "Same as expected_people"})
     details = ma.fields.Dict()
 
 
@@ -191,7 +224,7 @@ class Selection(MethodView):
     @blp.response(200, SelectionSchema)
     @blp.alt_response(404, description="No ranking computed yet")
     def post(self, args: dict[str, Any]) -> Any:
-        """Choose k advocates: top scores, or the set that reaches the most distinct people."""
+        """Choose k advocates: top expected values, or the set most distinct people act on."""
         excluded = args.pop("excluded")
         return service.select_for_campaign(
             db.session, workspace_id=current_principal().workspace_id, exclude=excluded, **args

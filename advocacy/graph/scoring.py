@@ -1,15 +1,18 @@
-"""Objective weights, the weighted score, and the deterministic ranking order."""
+"""Objective weights (how reasons are ordered, and custom weights), and the ranking order.
+
+The score itself is the expected value of :mod:`advocacy.graph.value`, no longer a weighted
+mean of components: the objective decides what counts as value (awareness: people reached
+with a positive word; conversion: people who act). These weights say which components
+matter most *for that objective* when the reasons are written, and custom weights tilt
+the value (:func:`~advocacy.graph.value.custom_tilt`).
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from advocacy.graph.components import Components
 
 COMPONENT_NAMES: tuple[str, ...] = ("engagement", "sentiment", "influence", "reach", "track_record")
 
@@ -74,32 +77,23 @@ def normalise_weights(weights: Mapping[str, float]) -> dict[str, float]:
     return {name: w / total for name, w in values.items()}
 
 
-def score(components: Components, weights: Mapping[str, float]) -> np.ndarray:
-    """Weighted sum of the components, in ``[0, 1]`` (float64). Ineligible customers are
-    scored too (so staff can see what a detractor would have scored); ranking puts them last.
-    """
-    normalised = normalise_weights(weights)
-    total = np.zeros(components.n)
-    for name, weight in normalised.items():
-        if weight:
-            total += weight * components.component(name)
-    return total
-
-
 def rank_order(scores: np.ndarray, eligible: np.ndarray, top: int | None = None) -> np.ndarray:
     """Customer indices ordered by (eligible first, score descending, index ascending).
+
+    Scores may be any finite numbers (expected values are negative for detractors).
 
     With ``top``, only the first ``top`` are returned, found by partial selection so
     ranking a million customers for a top-100 list does not sort them all.
     """
     n = scores.size
     eligible = np.asarray(eligible, dtype=bool)
-    # Scores are in [0, 1], so +2 for eligible makes one key that sorts eligible first.
-    key = np.where(eligible, 2.0, 0.0) + scores
     candidates = np.arange(n)
     if top is not None and top < n:
         if top <= 0:
             return np.empty(0, dtype=np.int64)
+        # Ineligible customers sort after every eligible one, whatever their scores.
+        spread = float(np.max(scores) - np.min(scores)) if n else 0.0
+        key = scores + np.where(eligible, 2.0 * spread + 1.0, 0.0)
         threshold = np.partition(key, n - top)[n - top]
         candidates = np.flatnonzero(key >= threshold)  # ties at the threshold included
     # Exact order on the (few) candidates; the combined key above only picks them.

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import ApiClient, ago
+from tests.factories import ApiClient, ago, overlapping_fan_groups
 
 
 def post_ok(api: ApiClient, url: str, items: list[dict[str, Any]]) -> None:
@@ -198,13 +198,16 @@ def test_objectives_weigh_components_differently(planted):
     assert conversion["engagement"] > awareness["engagement"]
 
 
-def test_custom_weights_rank_by_the_chosen_component(planted):
+def test_custom_weights_tilt_the_expected_value_by_the_chosen_components(planted):
     items = planted.get(
         "/api/v1/advocates", query_string={"weights": "sentiment:1", "limit": 100}
     ).json["items"]
     eligible = [i for i in items if i["eligible"]]
-    values = [i["components"]["sentiment"] for i in eligible]
-    assert values == sorted(values, reverse=True)
+    scores = [i["score"] for i in eligible]
+    assert scores == sorted(scores, reverse=True)
+    for item in items:
+        tilt = item["components"]["sentiment"] / 0.5
+        assert item["score"] == pytest.approx(item["expected_people"] * tilt, abs=1e-5)
     assert items[0]["weights"]["sentiment"] == pytest.approx(1.0)
 
 
@@ -241,35 +244,22 @@ def test_rank_needs_the_campaigns_scope(client, session, workspace):
 
 
 def test_coverage_spreads_over_friend_groups_where_top_piles_into_one(api):
-    big = friend_group(api, "big", 8)
-    small = friend_group(api, "small", 5)
-    # The big group is more engaged, so `top` takes only its members.
-    post_ok(
-        api,
-        "/api/v1/events",
-        [
-            {
-                "customer": m,
-                "kind": "purchase",
-                "amount": 5000,
-                "currency": "EUR",
-                "occurred_at": ago(3),
-            }
-            for m in big
-        ],
-    )
+    overlapping_fan_groups(api, ago)
     api.post("/api/v1/advocates/rank")
-    body = {"k": 2, "objective": "awareness"}
+    body = {"k": 4, "objective": "awareness"}
     top = api.post("/api/v1/advocates/selection", json={**body, "strategy": "top"}).json
     coverage = api.post("/api/v1/advocates/selection", json={**body, "strategy": "coverage"}).json
     top_groups = {a["external_id"].split("-")[0] for a in top["advocates"]}
     coverage_groups = {a["external_id"].split("-")[0] for a in coverage["advocates"]}
     assert top_groups == {"big"}
     assert coverage_groups == {"big", "small"}
-    assert coverage["expected_reach"] > top["expected_reach"]
+    assert coverage["expected_people"] > top["expected_people"]
+    assert coverage["expected_reach"] == coverage["expected_people"]
     gains = [a["marginal_gain"] for a in coverage["advocates"]]
     assert gains == sorted(gains, reverse=True)
-    assert small  # the small group exists and is reachable
+    # Each advocate's own expected value is reported beside what they add to the set.
+    second_big = top["advocates"][1]
+    assert second_big["marginal_gain"] < second_big["expected_people"]
 
 
 def test_selection_respects_exclude_and_candidates(api):

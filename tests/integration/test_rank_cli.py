@@ -13,6 +13,7 @@ def test_rank_one_workspace_writes_a_snapshot(app, session, api, workspace):
     result = app.test_cli_runner().invoke(args=["rank", "--workspace", str(workspace.id)])
     assert result.exit_code == 0, result.output
     assert "2 customers" in result.output
+    assert "value model: prior (0 past invitations)" in result.output
     snapshot = session.scalar(
         select(RankingSnapshot).where(RankingSnapshot.workspace_id == workspace.id)
     )

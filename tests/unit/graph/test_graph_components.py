@@ -9,9 +9,10 @@ import pytest
 
 from advocacy.graph.components import compute_components
 from advocacy.graph.inputs import RankingInput, RankingParams
-from advocacy.graph.scoring import COMPONENT_NAMES, OBJECTIVE_WEIGHTS, rank_order, score
+from advocacy.graph.scoring import COMPONENT_NAMES, rank_order
 from advocacy.graph.sentiment import GATE_NPS, GATE_RECENT, GATE_SENTIMENT
 from advocacy.graph.track_record import track_record_component
+from advocacy.graph.value import LISTENER_OBJECTIVES, expected_values, multipliers
 
 if TYPE_CHECKING:
     from conftest import Workspace
@@ -44,9 +45,11 @@ def test_detractor_with_5000_followers_is_gated_and_ranks_below_a_40_follower_pr
     assert not components.eligible[detractor]
     assert components.gate[detractor] & GATE_NPS
     assert components.eligible[promoter]
-    for weights in OBJECTIVE_WEIGHTS.values():
-        order = list(rank_order(score(components, weights), components.eligible))
+    values = expected_values(components)
+    for objective in LISTENER_OBJECTIVES:
+        order = list(rank_order(values.value[objective], components.eligible))
         assert order.index(promoter) < order.index(detractor)
+        assert values.value[objective][detractor] < 0 < values.value[objective][promoter]
 
 
 def test_followers_never_change_a_score(workspace: type[Workspace]) -> None:
@@ -54,8 +57,10 @@ def test_followers_never_change_a_score(workspace: type[Workspace]) -> None:
     before = compute_components(ws.build())
     ws.followers[:] = np.arange(20) * 100_000
     after = compute_components(ws.build())
-    for weights in OBJECTIVE_WEIGHTS.values():
-        np.testing.assert_array_equal(score(before, weights), score(after, weights))
+    for objective in LISTENER_OBJECTIVES:
+        np.testing.assert_array_equal(
+            expected_values(before).value[objective], expected_values(after).value[objective]
+        )
 
 
 def test_thirty_positive_mentions_outweigh_one(workspace: type[Workspace]) -> None:
@@ -71,11 +76,8 @@ def test_thirty_positive_mentions_outweigh_one(workspace: type[Workspace]) -> No
     assert sentiment[silent] == 0.5  # no evidence: exactly neutral
     assert 0.5 < sentiment[one] < 0.6  # one tweet is weak evidence
     assert sentiment[thirty] > 0.85
-    only_sentiment = {"sentiment": 1.0}
-    assert list(rank_order(score(components, only_sentiment), components.eligible))[:2] == [
-        thirty,
-        one,
-    ]
+    attitude = multipliers(components)["attitude"]
+    assert attitude[thirty] > attitude[one] > attitude[silent] > 0
 
 
 def test_an_old_glowing_review_decays_against_recent_activity(workspace: type[Workspace]) -> None:
@@ -90,8 +92,8 @@ def test_an_old_glowing_review_decays_against_recent_activity(workspace: type[Wo
     assert components.engagement[recent] > 3 * components.engagement[old_fan]
     facts = components.sentiment_facts
     assert facts.evidence[recent] > 5 * facts.evidence[old_fan]
-    conversion = score(components, OBJECTIVE_WEIGHTS["conversion"])
-    assert conversion[recent] > conversion[old_fan]
+    share = expected_values(components).share
+    assert share[recent] > share[old_fan]
 
 
 def test_twenty_replying_friends_beat_two_hundred_silent_followers(

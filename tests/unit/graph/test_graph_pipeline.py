@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from advocacy.graph.components import compute_components
 from advocacy.graph.inputs import DAY, RankingInput
 from advocacy.graph.reasons import explain
-from advocacy.graph.scoring import COMPONENT_NAMES, OBJECTIVE_WEIGHTS, rank_order, score
+from advocacy.graph.scoring import COMPONENT_NAMES, OBJECTIVE_WEIGHTS, rank_order
 from advocacy.graph.selection import select_advocates
+from advocacy.graph.value import edge_probabilities, expected_values, listener_weights
 
 NOW = 1_750_000_000.0
 
@@ -67,21 +68,26 @@ def test_pipeline_is_bounded_and_deterministic(inp: RankingInput) -> None:
         values = first.component(name)
         assert np.all((values >= 0) & (values <= 1)), name
         np.testing.assert_array_equal(values, second.component(name))
-    for weights in OBJECTIVE_WEIGHTS.values():
-        scores = score(first, weights)
-        assert np.all((scores >= 0) & (scores <= 1 + 1e-12))
+    values, again_values = expected_values(first), expected_values(second)
+    assert np.all((values.share >= 0) & (values.share <= 1))
+    for objective, weights in OBJECTIVE_WEIGHTS.items():
+        scores = values.value[objective]
+        assert np.all(np.isfinite(scores))
+        np.testing.assert_array_equal(scores < 0, first.detractor)
         order = rank_order(scores, first.eligible)
-        np.testing.assert_array_equal(order, rank_order(score(second, weights), second.eligible))
+        np.testing.assert_array_equal(
+            order, rank_order(again_values.value[objective], second.eligible)
+        )
         assert sorted(order.tolist()) == list(range(inp.n))
         for i in order[:3]:
             reasons = explain(first, int(i), weights)
             assert len(reasons) <= 4 and all(isinstance(r, str) and r for r in reasons)
+        prob = edge_probabilities(
+            first.graph.reach_prob, values.share, listener_weights(first, objective)
+        )
+        assert np.all((prob.data >= 0) & (prob.data <= 1))
         for strategy in ("top", "coverage", "spread"):
-            picked = select_advocates(
-                first.graph, scores, first.eligible, 3, strategy, detractor=first.detractor
-            )
-            again = select_advocates(
-                second.graph, scores, second.eligible, 3, strategy, detractor=second.detractor
-            )
+            picked = select_advocates(prob, scores, first.eligible, 3, strategy)
+            again = select_advocates(prob, scores, second.eligible, 3, strategy)
             assert picked == again
-            assert all(first.eligible[i] for i in picked.indices)
+            assert all(first.eligible[i] and scores[i] > 0 for i in picked.indices)

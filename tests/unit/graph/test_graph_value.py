@@ -1,0 +1,94 @@
+"""The expected-value model on small cases computed by hand."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+
+from advocacy.graph.components import compute_components
+from advocacy.graph.value import (
+    PRIOR,
+    ValueModel,
+    attitude_multiplier,
+    custom_tilt,
+    expected_values,
+)
+
+if TYPE_CHECKING:
+    from conftest import Workspace
+
+
+def test_one_fan_two_listeners_by_hand(workspace: type[Workspace]) -> None:
+    ws = workspace(3)
+    ws.event(0, "nps", 0, value=10)  # today: weight 3, sentiment +1
+    ws.connect(1, 0, replies=3, days_ago=0)
+    ws.connect(2, 0, replies=3, days_ago=0)
+    components = compute_components(ws.build())
+    values = expected_values(components)
+
+    shrunk = 3 / (3 + 5)
+    attitude = 0.15 + 0.85 * (shrunk - 0.5 * 0.5 / math.sqrt(3 + 5)) / 0.5
+    engagement = 0.2 + 0.8 * 0.5  # the only active customer is the workspace's median
+    q = 0.5 * attitude * engagement  # trust 1, track record lift 1
+    p = 1 - math.exp(-3 / 3)
+    assert values.share[0] == pytest.approx(q)
+    assert values.value["awareness"][0] == pytest.approx(q * 2 * p)
+    assert values.value["conversion"][0] == pytest.approx(q * 2 * p * 0.2)  # neutral listeners
+    assert values.value["consideration"][0] == pytest.approx(q * 2 * p * 0.6)
+    assert values.value["conversion"][1] == 0.0  # nobody listens to them
+
+
+def test_a_detractor_has_a_negative_value_and_a_slightly_negative_one_next_to_nothing(
+    workspace: type[Workspace],
+) -> None:
+    ws = workspace(30)
+    ws.event(0, "nps", 1, value=2)  # detractor
+    ws.mention(1, -0.6, 10)  # slightly negative, passes the gate
+    ws.event(2, "nps", 1, value=10)  # fan
+    for advocate in range(3):
+        for listener in range(3 + 9 * advocate, 12 + 9 * advocate):
+            ws.connect(listener, advocate, replies=5, days_ago=2)
+    components = compute_components(ws.build())
+    value = expected_values(components).value
+
+    assert not components.eligible[0] and components.eligible[1]
+    for objective in ("awareness", "consideration", "conversion"):
+        assert value[objective][0] < 0 <= value[objective][1] < value[objective][2] / 10
+
+
+def test_attitude_multiplier_shape() -> None:
+    evidence = np.array([0.0, 0.0, 100.0, 100.0, 100.0])
+    shrunk = np.array([0.0, -0.2, 0.0, 0.5 + 0.5 * 0.5 / math.sqrt(105), -0.15])
+    g = attitude_multiplier(shrunk, evidence, prior_strength=5.0, gate_below=-0.15)
+    caution = 0.5 * 0.5 / math.sqrt(5)
+    assert g[0] == pytest.approx(0.15 * (1 - caution / 0.15))  # never said anything: ~0.04
+    assert g[1] == 0.0  # below the gate's level: nothing
+    assert 0.1 < g[2] < 0.15  # a known neutral
+    assert g[3] == pytest.approx(1.0)  # a clear fan
+    assert g[4] == 0.0
+
+
+def test_fitted_exponents_change_share_not_the_sign(workspace: type[Workspace]) -> None:
+    ws = workspace(12)
+    ws.event(0, "nps", 1, value=10)
+    ws.event(1, "nps", 1, value=1)
+    for listener in range(2, 12):
+        ws.connect(listener, 0, replies=2, days_ago=2)
+        ws.connect(listener, 1, replies=2, days_ago=2)
+    components = compute_components(ws.build())
+    steep = ValueModel(
+        PRIOR.intercept, {**PRIOR.exponents, "attitude": 3.0, "audience": 0.5}, "fitted"
+    )
+    prior, fitted = expected_values(components), expected_values(components, steep)
+    assert fitted.share[0] < prior.share[0]  # attitude < 1, raised to the 3rd power
+    assert fitted.value["conversion"][1] < 0 and prior.value["conversion"][1] < 0
+
+
+def test_custom_tilt_keeps_typical_values_and_signs() -> None:
+    components = {"sentiment": np.array([0.5, 1.0, 0.0]), "reach": np.array([0.5, 0.5, 0.5])}
+    tilt = custom_tilt(components, {"sentiment": 0.5, "reach": 0.5})
+    np.testing.assert_allclose(tilt, [1.0, 1.5, 0.5])
+    assert np.all(np.array([-2.0, 1.0, 3.0]) * tilt * np.array([-1, 1, 1]) >= 0)
