@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Request
+from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import event, exc
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -30,12 +30,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from advocacy import cli, errors, observability
     from advocacy.api import register_api
     from advocacy.console import register_console
+    from advocacy.web import clickpath
 
     observability.init_app(app)
     errors.register_error_handlers(app)
     register_api(app)
     register_console(app)
     cli.register(app)
+    # In front of Flask: /r/<token> is answered without a request context; the proxy
+    # fix wraps outside it, so the click path sees the client's address.
+    clickpath.init_app(app)
     _trust_proxies(app)
     return app
 
@@ -67,6 +71,14 @@ class CookieSessions(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        # The public pages (/r/, /i/) never read the session, but Flask-Login's after-request
+        # hook does on every request: Flask would then add "Vary: Cookie" and split every
+        # cache's copy of a public page by cookie.
+        if request.blueprint == "web" and not session.modified:
+            return
+        super().save_session(app, session, response)
+
 
 def _configure_database(app: Flask) -> None:
     from advocacy import models  # noqa: F401  (every table in the metadata)
@@ -82,6 +94,12 @@ def _configure_database(app: Flask) -> None:
         # small (early in a bulk import) would keep seq-scanning it, and PgBouncer in
         # transaction mode cannot carry them anyway.
         options.setdefault("connect_args", {"prepare_threshold": None})
+        # A server that accepts and never answers must not hold a thread (or /readyz) for
+        # the operating system's TCP timeout: a couple of minutes.
+        options["connect_args"] = {
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT_SECONDS,
+            **options["connect_args"],
+        }
         ping_idle = "pool_pre_ping" not in options  # else as configured
         options.setdefault("pool_size", 10)
         options.setdefault("max_overflow", 10)
@@ -98,6 +116,7 @@ def _configure_database(app: Flask) -> None:
 
 
 PING_AFTER_IDLE_SECONDS = 0.5
+DATABASE_CONNECT_TIMEOUT_SECONDS = 5
 _LAST_USED = "advocacy.last_used"
 
 
@@ -158,10 +177,15 @@ def _tune_sqlite(engine: Any) -> None:
 
 def _configure_rate_limits(app: Flask) -> None:
     from advocacy.extensions import limiter
+    from advocacy.web.ratelimits import redis_options
 
-    app.config.setdefault(
-        "RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "advocacy+memory://"
-    )
+    redis_url = app.config.get("REDIS_URL")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "advocacy+memory://")
+    if redis_url:
+        # As the public pages' limits (advocacy/web/ratelimits.py): bounded waits, and
+        # counting in memory while Redis does not answer.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_options())
+        app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     # Set explicitly: the extension object is shared by every app in the process.
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)

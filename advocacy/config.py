@@ -24,6 +24,8 @@ DEFAULT_IMPORT_MAX_ROW_CELLS = 200
 DEFAULT_LINK_MAX_AGE_DAYS = 400
 DEFAULT_LINK_CACHE_SECONDS = 5
 DEFAULT_CLICK_FLUSH_MS = 100
+DEFAULT_LINK_STALE_SECONDS = 900
+DEFAULT_CLICK_ID_RESERVE_SECONDS = 120
 DEFAULT_CLICK_RATE_LIMIT = "120 per minute"
 DEFAULT_INVALID_LINK_RATE_LIMIT = "20 per minute"
 DEFAULT_IMPORT_RATE_LIMIT = "10 per minute"
@@ -178,6 +180,12 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
         # Tests read a click right after following a link.
         "CLICK_FLUSH_MS": _int_or_zero(
             env, "CLICK_FLUSH_MS", 0 if environment == "test" else DEFAULT_CLICK_FLUSH_MS
+        ),
+        # While the database is away: how old a cached link state may be served, and for
+        # how many seconds of clicks (at the recent rate) ids are reserved ahead.
+        "LINK_STALE_SECONDS": _int(env, "LINK_STALE_SECONDS", DEFAULT_LINK_STALE_SECONDS),
+        "CLICK_ID_RESERVE_SECONDS": _int(
+            env, "CLICK_ID_RESERVE_SECONDS", DEFAULT_CLICK_ID_RESERVE_SECONDS
         ),
         "PUBLIC_BASE_URL": public_base_url,
         "TRUSTED_PROXY_HOPS": _int_or_zero(env, "TRUSTED_PROXY_HOPS", 0),

@@ -27,7 +27,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+LATENCY = "advocacy.latency"  # app.extensions: the request histogram (the click path's too)
 
 access_log = logging.getLogger("advocacy.access")
 
@@ -84,15 +85,17 @@ def _metrics(app: Flask) -> Histogram:
 
 def init_app(app: Flask) -> None:
     _configure_logging(app.config.get("LOG_LEVEL", "INFO"))
-    latency = _metrics(app)
+    latency = app.extensions[LATENCY] = _metrics(app)
 
     @app.before_request
     def _start_request() -> None:
         environ = request.environ
+        if "advocacy.started" in environ:
+            return  # begun by the click path (advocacy/web/clickpath.py), which handed over
         environ["advocacy.started"] = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         environ["advocacy.request_id"] = (
-            incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            incoming if SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         )
 
     @app.after_request

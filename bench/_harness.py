@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -91,34 +92,46 @@ def gunicorn(
 ) -> Iterator[str]:
     """Serve ``app`` with the production gunicorn.conf.py on a free loopback port
     (``args``: more command-line options; ``log``: where gunicorn's own log goes)."""
+    with gunicorn_process(database_url, app, args, log, **env) as (base, _pid):
+        yield base
+
+
+@contextlib.contextmanager
+def gunicorn_process(
+    database_url: str,
+    app: str = "wsgi:app",
+    args: tuple[str, ...] = (),
+    log: Path | None = None,
+    **env: str,
+) -> Iterator[tuple[str, int]]:
+    """``gunicorn``, also yielding the master's pid (for py-spy)."""
     port = free_port()
     command = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py"]
-    proc = subprocess.Popen(
-        [*command, "--bind", f"127.0.0.1:{port}", *args, app],
-        cwd=ROOT,
-        env=bench_env(database_url, **env),
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb") if log else subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # Booting five workers takes a while on a busy machine.
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    if proc.poll() is None:  # stopped first: its stderr then ends
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    output = log.read_text() if log else ""
-                    if proc.stderr:
-                        output = proc.stderr.read().decode()
-                    raise RuntimeError("gunicorn did not start: " + output) from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+    # A file, not a pipe: a pipe nobody reads fills up and blocks the server's logging.
+    with log.open("w+b") if log else tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(
+            [*command, "--bind", f"127.0.0.1:{port}", *args, app],
+            cwd=ROOT,
+            env=bench_env(database_url, **env),
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120  # five workers booting on a busy machine
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/healthz", timeout=5):
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        output.seek(0)
+                        raise RuntimeError(
+                            "gunicorn did not start: " + output.read().decode(errors="replace")
+                        ) from None
+                    time.sleep(0.2)
+            yield base, proc.pid
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)

@@ -1,42 +1,56 @@
-"""The click path against bare redirects: GET /r/<token> through gunicorn on PostgreSQL.
+"""The click path against a bare Flask redirect: GET /r/<token> through gunicorn on PostgreSQL.
 
-Three servers, one after the other in the same run, each with the production
-gunicorn.conf.py (same workers and threads), loaded by wrk over loopback (2 threads, 32
-connections):
+Both servers run side by side with the production gunicorn.conf.py (same workers and
+threads) and are loaded by wrk over loopback (2 threads, 32 connections) in turns:
+click path, bare app, click path, bare app, ... The ratio of each pair is taken and the
+median ratio reported, so a noisy neighbour slows both sides of a pair alike.
 
-- the click path: verify the token, the link's state (cached, kept fresh by a thread),
-  the rate limits, queue the click (written behind in batches, CLICK_FLUSH_MS), set two
-  cookies, redirect;
-- a bare Flask app whose one route only redirects (bench/bare_app.py ``app``);
-- the service with an extra route that only redirects (bench/bare_app.py ``service()``):
-  every request hook of the service, none of the click path's work.
+- the click path: advocacy's lean WSGI handler in front of Flask (advocacy/web/clickpath.py):
+  verify the token, the link's state (cached, kept fresh by a thread), the rate limits,
+  queue the click (written behind in batches, CLICK_FLUSH_MS), two cookies, redirect;
+- a bare Flask app whose one route only redirects (bench/bare_app.py ``app``).
 
 wrk sends no cookies, so every request is a first visit, as most referral clicks are. The
-public rate limits are raised for the run (CLICK_RATE_LIMIT and INVALID_LINK_RATE_LIMIT
-in the server's environment): one client on loopback is exactly the flood they exist to
-stop; they are still counted. ``--redis`` counts them in Redis (REDIS_URL), as several
-processes or hosts must; the default counts in each process's memory.
+public rate limits are raised for the run (CLICK_RATE_LIMIT and INVALID_LINK_RATE_LIMIT):
+one client on loopback is exactly the flood they exist to stop; they are still counted.
+Each worker count given is measured (default: 2, and the production count 2 x cores + 1);
+``--redis`` adds a run with the limits counted in Redis (REDIS_URL, database 15 or
+BENCH_REDIS_URL). Every redirect answered must be in the clicks table after the servers'
+graceful stop. ``--profile`` samples the click path's workers with py-spy during one more
+run and prints where the time goes.
 
-    .venv/bin/python bench/click_path.py [--duration 15] [--links 200] [--redis]
+    .venv/bin/python bench/click_path.py [--duration 10] [--rounds 3] [--workers 2,5]
+                                         [--links 200] [--redis] [--profile]
 
-Targets (DESIGN.md section 7): click path >= 0.7 x the bare redirect's requests/second,
-p99 < 50 ms at 32 connections.
+Targets (issue #15): median ratio >= 0.9 with 2 workers and with the production count,
+>= 0.7 with Redis; click path p99 < 50 ms at 32 connections; every redirect recorded.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import re
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _harness import bench_env, create_workspace_key, gunicorn, scratch_database  # noqa: E402
+from _harness import (  # noqa: E402
+    BIN,
+    bench_env,
+    create_workspace_key,
+    gunicorn,
+    gunicorn_process,
+    scratch_database,
+)
 
 UNLIMITED = "1000000000 per minute"
 CONNECTIONS, THREADS = 32, 2
@@ -166,65 +180,247 @@ def wrk(base: str, script: Path, seconds: int) -> dict[str, float]:
     }
 
 
-def measure(label: str, base: str, script: Path, seconds: int) -> dict[str, float]:
-    warm = wrk(base, script, 3)  # warm-up: connections, plans, caches
+def run(label: str, base: str, script: Path, seconds: int) -> dict[str, float]:
     result = wrk(base, script, seconds)
-    result["answered"] = warm["requests"] + result["requests"]
     print(
-        f"  {label:28s} {result['rps']:>9,.0f} req/s   p50 {result['p50']:6.2f} ms   "
+        f"    {label:12s} {result['rps']:>9,.0f} req/s   p50 {result['p50']:6.2f} ms   "
         f"p99 {result['p99']:6.2f} ms   ({result['requests']:,.0f} requests, "
-        f"{result['bad']:,.0f} not 2xx/3xx)"
+        f"{result['bad']:,.0f} not 2xx/3xx)",
+        flush=True,
     )
     return result
 
 
+def compare(
+    url: str, scripts: dict[str, Path], args: argparse.Namespace, workers: int, **env: str
+) -> tuple[float, float, int, int]:
+    """Alternate wrk runs on both servers; the median ratio, worst click p99, answered, bad."""
+    env = {"CLICK_RATE_LIMIT": UNLIMITED, "INVALID_LINK_RATE_LIMIT": UNLIMITED, **env}
+    workers_env = {"GUNICORN_WORKERS": str(workers)}
+    if args.no_recycling:
+        workers_env["GUNICORN_MAX_REQUESTS"] = "0"
+    ratios, p99s, answered, bad = [], [], 0, 0
+    with (
+        gunicorn_process(url, **workers_env, **env) as (click_base, click_pid),
+        gunicorn(url, app="bench.bare_app:app", **workers_env) as bare_base,
+    ):
+        answered += wrk(click_base, scripts["/r/"], 3)["requests"]  # warm-up
+        wrk(bare_base, scripts["/r/"], 3)
+        if args.profile:  # first, before any worker is recycled
+            answered += profile(click_base, click_pid, scripts["/r/"], args.duration)
+        for _ in range(args.rounds):
+            click = run("click path", click_base, scripts["/r/"], args.duration)
+            bare = run("bare Flask", bare_base, scripts["/r/"], args.duration)
+            ratios.append(click["rps"] / bare["rps"])
+            p99s.append(click["p99"])
+            answered += int(click["requests"])
+            bad += int(click["bad"])
+    return statistics.median(ratios), max(p99s), answered, bad
+
+
+def profile(base: str, pid: int, script: Path, seconds: int) -> int:
+    """py-spy on every worker during one more wrk run; prints the top functions."""
+    if shutil.which("py-spy", path=str(BIN)) is None and shutil.which("py-spy") is None:
+        print("    (py-spy missing: .venv/bin/pip install py-spy)")
+        return 0
+    spy = shutil.which("py-spy", path=str(BIN)) or "py-spy"
+    with tempfile.NamedTemporaryFile(suffix=".txt") as out:
+        sampler = subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--subprocesses",
+                "--duration",
+                str(seconds),
+                "--rate",
+                "100",
+                "--gil",
+                "--format",
+                "raw",
+                "--output",
+                out.name,
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        answered = int(wrk(base, script, seconds)["requests"])
+        sampler.wait(timeout=seconds + 30)
+        print_profile(Path(out.name).read_text())
+    return answered
+
+
+def print_profile(raw: str) -> None:
+    """Self time by function and time by area, from py-spy's collapsed stacks."""
+    own: collections.Counter[str] = collections.Counter()
+    areas: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += int(count)
+        own[frames[-1].split(" (")[0] + " " + _where(frames[-1])] += int(count)
+        areas[_area(stack)] += int(count)
+    if not total:
+        print("    (py-spy took no samples)")
+        return
+    print(f"    py-spy --gil, {total:,d} samples of the click path's workers holding the GIL:")
+    for area, count in areas.most_common():
+        print(f"      {100 * count / total:5.1f}%  {area}")
+    print("    top functions (self time):")
+    for name, count in own.most_common(12):
+        print(f"      {100 * count / total:5.1f}%  {name}")
+
+
+def _where(frame: str) -> str:
+    inside = frame.partition(" (")[2].rstrip(")")
+    path = inside.split(":")[0]
+    return "/".join(path.split("/")[-2:])
+
+
+_AREAS = (  # the innermost frame from one of these says where a sample's time went
+    (("limits/", "redis/", "ratelimits.py"), "rate limits (limits, redis-py)"),
+    (("prometheus_client/",), "metrics (prometheus_client)"),
+    (("logging/", "pythonjsonlogger/"), "logging"),
+    (("psycopg/", "sqlalchemy/"), "database driver (psycopg, SQLAlchemy)"),
+    (("advocacy/", "itsdangerous/", "werkzeug/"), "click path (advocacy, itsdangerous, werkzeug)"),
+    (("flask/",), "Flask (refusal pages)"),
+    (("gunicorn/",), "gunicorn (HTTP parsing, sockets, its own threads)"),
+)
+
+
+def _area(stack: str) -> str:
+    if "_run (advocacy/links/recorder.py" in stack or "_run (advocacy/links/cache.py" in stack:
+        return "click recorder and cache refresher threads"
+    for frame in reversed(stack.split(";")):
+        for markers, area in _AREAS:
+            if any(marker in frame for marker in markers):
+                return area
+    return "other (interpreter, threading, selectors)"
+
+
+def cpu_per_request(tokens: list[str], redis_url: str | None, n: int = 5000) -> None:
+    """Both apps called in this process, one thread: CPU (thread time) per request.
+
+    No gunicorn, no sockets, no neighbours' load in the figure: what each app itself costs
+    a request, the part of the ratio a busy machine cannot blur.
+    """
+    import io
+
+    from advocacy import create_app
+    from advocacy.extensions import db
+    from bench.bare_app import app as bare
+
+    limits = {"CLICK_RATE_LIMIT": UNLIMITED, "INVALID_LINK_RATE_LIMIT": UNLIMITED}
+    service = create_app({**limits, "REDIS_URL": redis_url} if redis_url else limits)
+
+    def environ(token: str) -> dict[str, object]:
+        return {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": f"/r/{token}",
+            "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": sys.stderr,
+        }
+
+    def start_response(*_: object) -> None:
+        return None
+
+    timings = {}
+    for name, app in (("click path", service), ("bare Flask", bare)):
+        for token in tokens:  # warm: caches, connections, the id reserve
+            list(app(environ(token), start_response))
+        started, cpu = time.perf_counter(), time.thread_time()
+        for i in range(n):
+            list(app(environ(tokens[i % len(tokens)]), start_response))
+        timings[name] = ((time.thread_time() - cpu) / n, (time.perf_counter() - started) / n)
+    storage = "Redis" if redis_url else "memory"
+    for name, (cpu, wall) in timings.items():
+        print(f"    {name:12s} {cpu * 1e6:7.0f} us CPU   {wall * 1e6:7.0f} us wall per request")
+    ratio = timings["bare Flask"][0] / timings["click path"][0]
+    print(f"    CPU bare Flask / click path ({storage}): {ratio:.2f}", flush=True)
+    recorder = service.extensions.get("advocacy.click_recorder")
+    if recorder is not None:
+        recorder.close()
+    with service.app_context():
+        db.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="click/bare pairs per setting")
+    parser.add_argument("--workers", default=f"2,{2 * (os.cpu_count() or 1) + 1}")
     parser.add_argument("--links", type=int, default=200, help="distinct links to click")
-    parser.add_argument("--redis", action="store_true", help="rate limits counted in Redis")
+    parser.add_argument("--redis", action="store_true", help="also count limits in Redis")
+    parser.add_argument("--profile", action="store_true", help="py-spy on the click path")
+    parser.add_argument(
+        "--cpu", action="store_true", help="also CPU per request of both apps in this process"
+    )
+    parser.add_argument(
+        "--no-recycling",
+        action="store_true",
+        help="GUNICORN_MAX_REQUESTS=0 on both servers: no worker recycling",
+    )
     args = parser.parse_args()
+    # Stopped with SIGTERM: unwind, so the servers and the scratch database go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
+    counts = [int(w) for w in args.workers.split(",")]
+    settings: list[tuple[str, int, dict[str, str], float]] = [
+        (f"{w} workers, limits in memory", w, {}, 0.9) for w in counts
+    ]
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if args.redis:
+        settings.append(
+            (f"{counts[-1]} workers, limits in Redis", counts[-1], {"REDIS_URL": redis_url}, 0.7)
+        )
 
+    results = []
     with tempfile.TemporaryDirectory() as tmp, scratch_database("advocacy_bench_clicks") as url:
         tokens = seed(url, args.links)
         quoted = ", ".join(f'"{t}"' for t in tokens)
-        scripts = {}
-        for prefix in ("/r/", "/bare/"):
-            scripts[prefix] = Path(tmp) / f"{prefix.strip('/')}.lua"
-            scripts[prefix].write_text(LUA % (quoted, prefix))
-        env = {"CLICK_RATE_LIMIT": UNLIMITED, "INVALID_LINK_RATE_LIMIT": UNLIMITED}
-        if args.redis:
-            env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+        scripts = {"/r/": Path(tmp) / "r.lua"}
+        scripts["/r/"].write_text(LUA % (quoted, "/r/"))
         print(
-            f"GET /r/<token>, {args.links} links, gunicorn.conf.py on PostgreSQL, "
-            f"{os.cpu_count()} CPUs, wrk -t{THREADS} -c{CONNECTIONS} -d{args.duration}s "
-            f"(rate limits raised for the run, counted in {'Redis' if args.redis else 'memory'})"
+            f"GET /r/<token>, {args.links} links, gunicorn.conf.py (gthread, "
+            f"{os.environ.get('GUNICORN_THREADS', 4)} threads) on PostgreSQL, {os.cpu_count()} "
+            f"CPUs, wrk -t{THREADS} -c{CONNECTIONS} -d{args.duration}s, {args.rounds} rounds "
+            "(rate limits raised for the run, still counted)"
         )
-        with gunicorn(url, **env) as base:
-            clicks = measure("click path (advocacy)", base, scripts["/r/"], args.duration)
-        recorded = count_clicks(url)  # after a graceful stop: every queue written
-        with gunicorn(url, app="bench.bare_app:app") as base:
-            bare = measure("bare Flask redirect", base, scripts["/r/"], args.duration)
-        with gunicorn(url, app="bench.bare_app:service()", **env) as base:
-            service = measure("service's bare redirect", base, scripts["/bare/"], args.duration)
-
-    ratio = clicks["rps"] / bare["rps"]
-    in_service = clicks["rps"] / service["rps"]
-    print(f"  ratio click/bare Flask app   {ratio:9.2f}   (target >= 0.70)")
-    print(f"  ratio click/service redirect {in_service:9.2f}   (the click path's own work)")
-    print(
-        f"  ratio service/bare Flask app {service['rps'] / bare['rps']:9.2f}   (the service's hooks)"
-    )
-    print(f"  click path p99               {clicks['p99']:9.2f} ms (target < 50 ms)")
-    answered = int(clicks["answered"])
-    lost = max(0, answered - recorded)
-    print(
-        f"  clicks recorded              {recorded:9,d}   for {answered:,d} redirects wrk "
-        f"counted, warm-up included ({lost} missing)"
-    )
-    ok = ratio >= 0.7 and clicks["p99"] < 50 and clicks["bad"] == 0 and lost == 0
+        if args.cpu:
+            print("  in this process, one thread, 5,000 requests each:", flush=True)
+            cpu_per_request(tokens, None)
+            if args.redis:
+                cpu_per_request(tokens, redis_url)
+        answered = 0
+        for label, workers, env, target in settings:
+            print(f"  {label}:", flush=True)
+            ratio, p99, count, bad = compare(url, scripts, args, workers, **env)
+            answered += count
+            recorded = count_clicks(url)  # after a graceful stop: every queue written
+            results.append((label, ratio, p99, bad, target, answered - recorded))
+    ok = True
+    for label, ratio, p99, bad, target, missing in results:
+        met = ratio >= target and p99 < 50 and bad == 0 and missing <= 0
+        ok = ok and met
+        print(
+            f"  {label:32s} median ratio {ratio:5.2f} (target >= {target})   worst p99 "
+            f"{p99:6.2f} ms   not 2xx/3xx {bad}   redirects not recorded {max(0, missing)}"
+            f"   {'met' if met else 'MISSED'}"
+        )
     print("  targets met" if ok else "  TARGETS MISSED")
 
 

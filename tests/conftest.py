@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from advocacy import create_app
 from advocacy.extensions import db, limiter
+from advocacy.web.clickpath import public_limits
 from tests.factories import ApiClient, make_workspace
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
@@ -139,5 +140,7 @@ def reset_rate_limits(app: Flask) -> Iterator[None]:
     Made an autouse fixture by the conftest of each area that has rate limits.
     """
     limiter.reset()
+    public_limits(app).reset()  # /r/ and /i/ count with limits directly
     yield
     limiter.reset()
+    public_limits(app).reset()

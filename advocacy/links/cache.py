@@ -11,6 +11,12 @@ Without a refresher an entry simply expires and the next click reads the row aga
 one (``CacheRefresher``, a daemon thread per process), every ``seconds / 2`` the links
 clicked since their last read are read again in one query, so a link that keeps being
 clicked is never read on the click path, and still never more than ``seconds`` old.
+
+While the database is away (a refresh or a click's read failed, and no refresh has
+succeeded since), entries are served up to ``max_stale`` seconds after their last good
+read (LINK_STALE_SECONDS, 15 minutes by default), so known links keep redirecting through
+an outage; links not cached when it began get the error page. The first successful
+refresh ends it.
 """
 
 from __future__ import annotations
@@ -38,21 +44,34 @@ class LinkCache:
         seconds: float,
         *,
         max_entries: int = LINK_CACHE_MAX_ENTRIES,
+        max_stale: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.seconds = seconds
+        self.max_stale = max(seconds, max_stale)
         self.max_entries = max_entries
+        self.database_failing = False
         self._clock = clock
         self._entries: dict[int, tuple[float, Any]] = {}  # link id -> (read at, state)
         self._used: set[int] = set()  # followed since the last refresh
 
     def get(self, link_id: int) -> Any | None:
-        """The state read for ``link_id`` less than ``seconds`` ago, or None."""
+        """The state read for ``link_id`` less than ``seconds`` ago (``max_stale`` while the
+        database is failing), or None."""
         entry = self._entries.get(link_id)
-        if entry is None or entry[0] + self.seconds <= self._clock():
+        if entry is None:
+            return None
+        age = self._clock() - entry[0]
+        if age >= self.seconds and (not self.database_failing or age >= self.max_stale):
             return None
         self._used.add(link_id)
         return entry[1]
+
+    def database_failed(self, link_id: int | None = None) -> Any | None:
+        """Note that the database failed (until a refresh succeeds); the last known state of
+        ``link_id``, if not older than ``max_stale``."""
+        self.database_failing = True
+        return self.get(link_id) if link_id is not None else None
 
     def put(self, link_id: int, state: Any, read_at: float | None = None) -> None:
         if len(self._entries) >= self.max_entries:
@@ -129,13 +148,23 @@ class CacheRefresher:
         due = self.cache.due()
         if due:
             read_at = self.cache.now()  # before the read: an entry is never younger
-            self.cache.refresh(due, self.read_states(due), read_at)
+            try:
+                states = self.read_states(due)
+            except Exception:
+                self.cache.database_failed()
+                raise
+            self.cache.refresh(due, states, read_at)
+            self.cache.database_failing = False
         return len(due)
 
     def _run(self) -> None:
+        failures = 0
         while not self._stop.wait(self.cache.seconds / 2):
             try:
                 self.refresh_once()
+                failures = 0
             except Exception:
-                # The entries expire as usual and clicks read their links themselves.
-                log.exception("refreshing the link cache failed")
+                # Entries are served stale (up to max_stale) until a refresh succeeds.
+                failures += 1
+                if failures == 1:
+                    log.exception("refreshing the link cache failed: serving last known states")

@@ -22,6 +22,7 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.customers.models import Customer
@@ -181,7 +182,7 @@ class InlineStore:
         return int(self.connection.execute(_RECORD_CLICK, values).scalar_one())
 
 
-def _reading(engine: Engine) -> Connection:
+def reading(engine: Engine) -> Connection:
     """A pooled connection for lone SELECTs (PostgreSQL): autocommit, so no BEGIN before
     nor ROLLBACK after them."""
     return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -198,7 +199,7 @@ class BufferedStore:
         self.recorder = recorder
 
     def _read(self, statement: Any, params: dict[str, Any]) -> Any | None:
-        with _reading(self.engine) as connection:
+        with reading(self.engine) as connection:
             return connection.execute(statement, params).first()
 
     def link_row(self, link_id: int) -> Any | None:
@@ -239,7 +240,7 @@ def _link_state(row: Any) -> LinkState:
 
 def read_link_states(engine: Engine, link_ids: list[int]) -> dict[int, LinkState]:
     """The states of several links in one query (for the cache's refresher)."""
-    with _reading(engine) as connection:
+    with reading(engine) as connection:
         rows = connection.execute(_LINK_ROWS, {"link_ids": link_ids})
         return {row.id: _link_state(row) for row in rows}
 
@@ -259,10 +260,18 @@ def check_link(
     state = cache.get(link_id) if cache is not None else None
     # A cached row naming another token may be older than the link's renewal: ask again.
     if state is None or not hmac.compare_digest(state.row.token, token):
-        row = store.link_row(link_id)
-        state = _link_state(row) if row is not None else None
-        if state is not None and cache is not None:
-            cache.put(link_id, state)
+        try:
+            row = store.link_row(link_id)
+        except DBAPIError:
+            # The database is away: the last known state, if it is recent enough.
+            state = cache.database_failed(link_id) if cache is not None else None
+            if state is None or not hmac.compare_digest(state.row.token, token):
+                raise
+            log.warning("database unreachable: link %d followed from its cached state", link_id)
+        else:
+            state = _link_state(row) if row is not None else None
+            if state is not None and cache is not None:
+                cache.put(link_id, state)
     # A renewed link has a new token: the old one is authentic but no longer the link's.
     if state is None or not hmac.compare_digest(state.row.token, token):
         return Refused("unknown", 404)
@@ -281,6 +290,12 @@ def check_link(
     return state
 
 
+def landing_location(state: LinkState, token: str) -> str:
+    """The landing URL with ``ref=<token>`` (of a state ``check_link`` accepted)."""
+    # check_link refuses a link without a landing URL
+    return rules.fill_ref(cast(tuple[str, str], state.landing), token)
+
+
 def _is_unique(
     store: ClickStore,
     *,
@@ -295,7 +310,13 @@ def _is_unique(
         return False  # the cookie lives as long as the window: a recent visit, no query
     if visitor_id is None:
         return True  # a first visit
-    return not store.seen_recently(campaign_id, visitor_id, now - window)
+    try:
+        return not store.seen_recently(campaign_id, visitor_id, now - window)
+    except DBAPIError:
+        if not isinstance(store, BufferedStore):
+            raise  # inline, the click itself needs the database
+        log.warning("database unreachable: a returning visitor counted as unique")
+        return True
 
 
 def follow_link(
@@ -346,8 +367,7 @@ def follow_link(
         }
     )
     return Followed(
-        # check_link refuses a link without a landing URL
-        location=rules.fill_ref(cast(tuple[str, str], state.landing), token),
+        location=landing_location(state, token),
         visitor_id=visitor_id,
         attribution=tokens.sign_attribution(
             row.campaign_id, link_id, click_id, settings.signing_keys

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from itsdangerous import BadSignature, TimestampSigner
+from itsdangerous import BadSignature, TimestampSigner, want_bytes
 
 LINK_SALT = "advocacy.referral-link.v1"
 ATTRIBUTION_SALT = "advocacy.attribution.v1"
@@ -42,12 +42,28 @@ def _signer(keys: Sequence[str], salt: str) -> TimestampSigner:
     return _cached_signer(tuple(keys), salt)
 
 
+class _KeyedSigner(TimestampSigner):
+    """itsdangerous' signer, deriving each key once rather than at every signature (the
+    derivation is a pure function of salt and key: a hash per click saved)."""
+
+    def __init__(self, keys: list[str], salt: str) -> None:
+        super().__init__(keys, salt=salt)
+        self._derived: dict[bytes, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        derived = self._derived.get(key)
+        if derived is None:
+            derived = self._derived[key] = super().derive_key(key)
+        return derived
+
+
 @lru_cache(maxsize=32)
 def _cached_signer(keys: tuple[str, ...], salt: str) -> TimestampSigner:
     # Signers hold no state between calls; building one per click was a tenth of it.
     if not keys:
         raise ValueError("no signing keys configured")
-    return TimestampSigner(list(keys), salt=salt)
+    return _KeyedSigner(list(keys), salt=salt)
 
 
 def sign_link(link_id: int, keys: Sequence[str]) -> str:

@@ -6,7 +6,7 @@ snapshots written before the model existed. ranking_snapshots.model: the value m
 (prior or fitted exponents) and the fit's report (history size, holdout AUC, calibration).
 
 Revision ID: a3c9e1d20b7f
-Revises: 59b862a3d81a
+Revises: a7c3e1f09b2d
 Create Date: 2026-12-06 01:10:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a3c9e1d20b7f'
-down_revision = '59b862a3d81a'
+down_revision = 'a7c3e1f09b2d'
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
-from advocacy.extensions import limiter
 from advocacy.rewards import rules
 from advocacy.rewards.lifecycle import settle_rewards
 from advocacy.rewards.models import (
@@ -24,6 +23,7 @@ from advocacy.rewards.models import (
     Reward,
 )
 from advocacy.types import utcnow
+from advocacy.web.clickpath import public_limits
 from tests.factories import ApiClient, make_workspace
 from tests.rewards.helpers import issue_link, purchase, start_program
 
@@ -36,7 +36,7 @@ def test_ledger_invariants_hold_under_random_sequences(app, session):
     class Ledger(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            limiter.reset()
+            public_limits(app).reset()
             client = app.test_client()
             handle = make_workspace(session, f"Stateful {next(_names)}")
             self.workspace_id = handle.id

@@ -9,7 +9,9 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import request_started
 from itsdangerous import TimestampSigner
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
@@ -517,3 +519,73 @@ def test_api_is_not_rate_limited_by_the_public_limits(api, app, link, monkeypatc
     statuses = {api.get(f"/api/v1/links/{link['id']}").status_code for _ in range(3)}
 
     assert statuses == {200}
+
+
+# --- the lean handler -----------------------------------------------------------------
+
+
+def test_head_checks_the_link_and_records_no_click(client, session, link):
+    response = client.head(_path(link))
+
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["ref"] == [link["token"]]
+    assert "Set-Cookie" not in response.headers
+    assert _clicks(session) == []
+
+
+def test_head_of_a_revoked_link_is_410(api, client, link):
+    api.delete(f"/api/v1/links/{link['id']}")
+
+    assert client.head(_path(link)).status_code == 410
+
+
+def test_the_redirect_is_answered_without_a_flask_request(app, client, link):
+    dispatched = []
+
+    def note(sender, **extra):
+        dispatched.append(sender)
+
+    request_started.connect(note, app)
+    try:
+        redirect = client.get(_path(link))
+        refused = client.get(_path(link)[:-2] + "zz")
+    finally:
+        request_started.disconnect(note, app)
+
+    assert (redirect.status_code, refused.status_code) == (302, 404)
+    assert len(dispatched) == 1  # only the refusal page went through Flask
+
+
+def test_the_redirect_writes_the_access_line_and_echoes_the_request_id(client, link, caplog):
+    with caplog.at_level("INFO", logger="advocacy.access"):
+        response = client.get(_path(link), headers={"X-Request-ID": "click-42"})
+
+    (record,) = [r for r in caplog.records if r.name == "advocacy.access"]
+    assert response.headers["X-Request-ID"] == "click-42"
+    assert (record.request_id, record.method, record.route, record.status) == (
+        "click-42",
+        "GET",
+        "/r/<token>",
+        302,
+    )
+    assert record.duration_ms >= 0
+
+
+def test_the_redirect_is_counted_in_the_metrics(client, link):
+    def redirects():
+        text = client.get("/metrics").get_data(as_text=True)
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = sample.labels
+                if (
+                    sample.name == "advocacy_http_request_duration_seconds_count"
+                    and labels["url_rule"] == "/r/<token>"
+                    and labels["status"] == "302"
+                ):
+                    return sample.value
+        return 0.0
+
+    before = redirects()
+    client.get(_path(link))
+
+    assert redirects() == before + 1

@@ -20,7 +20,7 @@ from advocacy.extensions import db
 from advocacy.links import tokens
 from advocacy.links.models import Click
 from advocacy.links.recorder import ClickRecorder
-from advocacy.web import views
+from advocacy.web import clickpath, views
 from tests import factories
 
 SIGNING_KEYS = ["test-signing-key-0123456789abcdef"]
@@ -227,8 +227,49 @@ def test_sqlite_writes_clicks_inline(app, database_url):
     if database_url.startswith("postgresql"):
         pytest.skip("SQLite only")
     sqlite_app = _app(database_url, CLICK_FLUSH_MS=100)
-    with sqlite_app.test_request_context():
-        assert views._recorder() is None
+    with sqlite_app.app_context():
+        assert clickpath.recorder_for(sqlite_app, db.engine) is None
         with pytest.raises(ValueError, match="PostgreSQL"):
             ClickRecorder(db.engine, flush_seconds=0.1)
         db.engine.dispose()
+
+
+@pytest.fixture
+def reserving(buffered_app: Any, database_url: str) -> Iterator[tuple[ClickRecorder, list[float]]]:
+    """A recorder of its own with a clock of its own, keeping 2 s of clicks in hand."""
+    engine = create_engine(database_url)
+    now = [0.0]
+    recorder = ClickRecorder(
+        engine, flush_seconds=60, id_block=10, reserve_seconds=2, clock=lambda: now[0]
+    )
+    yield recorder, now
+    engine.dispose()
+
+
+def test_ids_are_reserved_ahead_for_the_recent_rate(reserving):
+    recorder, now = reserving
+    ids = [recorder.reserve_id() for _ in range(100)]
+    now[0] += 1.0  # 100 clicks in the last second
+
+    recorder.top_up_ids()
+
+    assert len(set(ids)) == 100
+    assert recorder.reserved >= 200  # two seconds at 100 a second
+
+
+def test_reserved_ids_need_no_database(reserving, database_url, monkeypatch):
+    recorder, now = reserving
+    for _ in range(100):
+        recorder.reserve_id()
+    now[0] += 1.0
+    recorder.top_up_ids()
+    in_hand = recorder.reserved
+    broken = create_engine(database_url.rsplit("/", 1)[0] + "/no_such_database")
+    monkeypatch.setattr(recorder, "engine", broken)
+
+    ids = {recorder.reserve_id() for _ in range(in_hand)}
+
+    broken.dispose()
+    assert len(ids) == in_hand
+    with pytest.raises(Exception, match="no_such_database"):
+        recorder.reserve_id()  # the reserve used up: now the database is needed

@@ -216,3 +216,23 @@ def test_workspace_settings_api_checks_the_zone_and_colour(api):
     assert response.status_code == 422
     assert set(response.json["errors"]) == {"time_zone", "brand_colour"}
     assert api.get("/api/v1/workspace/settings").json["time_zone"] == "UTC"
+
+
+def test_shares_the_click_paths_rate_limit(client, app, link, monkeypatch):
+    monkeypatch.setitem(app.config, "CLICK_RATE_LIMIT", "2 per minute")
+
+    statuses = [
+        client.get(f"/i/{link['token']}").status_code,
+        client.get(f"/r/{link['token']}").status_code,
+        client.get(f"/i/{link['token']}").status_code,
+    ]
+
+    assert statuses == [200, 302, 429]
+
+
+def test_unknown_tokens_count_as_guesses(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "INVALID_LINK_RATE_LIMIT", "2 per minute")
+
+    statuses = [client.get(f"/i/{n}.abcdef.{'x' * 27}").status_code for n in range(3)]
+
+    assert statuses == [404, 404, 429]

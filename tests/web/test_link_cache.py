@@ -20,7 +20,7 @@ from advocacy.links import tokens
 from advocacy.links.cache import CacheRefresher, LinkCache
 from advocacy.links.models import Click, ReferralLink
 from advocacy.types import utcnow
-from advocacy.web import views
+from advocacy.web import clickpath, views
 
 SIGNING_KEYS = ["test-signing-key-0123456789abcdef"]
 PERIOD = 5
@@ -134,7 +134,7 @@ def test_expiry_is_decided_at_each_click_not_when_cached(app, session, clock, li
     session.commit()
     assert app.test_client().get(path).status_code == 302  # and the row is cached
 
-    monkeypatch.setattr(views, "utcnow", lambda: expires_at)
+    monkeypatch.setattr(clickpath, "utcnow", lambda: expires_at)
 
     assert app.test_client().get(path).status_code == 410
 
@@ -260,3 +260,43 @@ def test_the_refresher_thread_runs_once_per_process():
 
     assert first is not None and second is first
     assert not first.is_alive()
+
+
+def test_while_the_database_fails_an_entry_is_served_up_to_max_stale():
+    clock = Clock()
+    cache = LinkCache(5, max_stale=60, clock=clock)
+    cache.put(1, "state")
+    clock.advance(10)
+    assert cache.get(1) is None  # expired, the database answering
+
+    assert cache.database_failed(1) == "state"
+    clock.advance(49)
+    assert cache.get(1) == "state"
+    clock.advance(1)
+    assert cache.get(1) is None  # older than max_stale: never served
+
+
+def test_a_failed_refresh_serves_last_known_states_until_one_succeeds():
+    clock = Clock()
+    cache = LinkCache(2, max_stale=60, clock=clock)
+    down = [True]
+
+    def read(link_ids):
+        if down[0]:
+            raise OSError("database away")
+        return {1: "new"}
+
+    refresher = CacheRefresher(cache, read)
+    cache.put(1, "old")
+    cache.get(1)
+    clock.advance(1.5)
+    with pytest.raises(OSError):
+        refresher.refresh_once()
+    clock.advance(5)
+    assert cache.get(1) == "old"  # past its period, served while the database is away
+
+    down[0] = False
+    refresher.refresh_once()
+    assert cache.get(1) == "new"
+    clock.advance(3)
+    assert cache.get(1) is None  # the database back: entries expire as usual

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from advocacy.extensions import db, limiter
+from advocacy.extensions import db
 from advocacy.links.clicks import hash_ip
 from advocacy.links.models import Click
+from advocacy.web.clickpath import public_limits
 from tests import factories
 
 PROXY = "10.0.0.2"
@@ -52,31 +53,31 @@ def _ip_hashes(app: Any, link: dict[str, Any]) -> list[str]:
 
 def test_each_client_behind_the_proxy_has_its_own_rate_limit(proxied_app, link, monkeypatch):
     monkeypatch.setitem(proxied_app.config, "CLICK_RATE_LIMIT", "2 per minute")
-    limiter.reset()
+    public_limits(proxied_app).reset()
 
     first = [_click(proxied_app, link, "203.0.113.7").status_code for _ in range(3)]
     other = _click(proxied_app, link, "198.51.100.9").status_code
 
     assert first == [302, 302, 429]
     assert other == 302
-    limiter.reset()
+    public_limits(proxied_app).reset()
 
 
 def test_a_forged_forwarded_for_does_not_escape_the_limit(proxied_app, link, monkeypatch):
     # The client sends its own X-Forwarded-For; the proxy appends the address it saw.
     monkeypatch.setitem(proxied_app.config, "CLICK_RATE_LIMIT", "2 per minute")
-    limiter.reset()
+    public_limits(proxied_app).reset()
 
     statuses = [
         _click(proxied_app, link, f"192.0.2.{i}, 203.0.113.7").status_code for i in range(3)
     ]
 
     assert statuses == [302, 302, 429]
-    limiter.reset()
+    public_limits(proxied_app).reset()
 
 
 def test_the_click_hashes_the_clients_address_not_the_proxys(proxied_app, link):
-    limiter.reset()
+    public_limits(proxied_app).reset()
     _click(proxied_app, link, "192.0.2.1, 203.0.113.7")
 
     key = proxied_app.config["SECRET_KEY"].encode()

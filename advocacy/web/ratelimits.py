@@ -1,0 +1,229 @@
+"""The public pages' rate limits, counted with ``limits`` directly (no Flask-Limiter).
+
+Two per-IP budgets are shared by ``/r/`` and ``/i/``: CLICK_RATE_LIMIT counts every
+request, INVALID_LINK_RATE_LIMIT counts only the answers that named an unknown token (a
+404) but is checked on every request, so an IP that guessed too many tokens gets 429 on
+the public pages until its window ends. Both take limits' syntax (``;`` separates several)
+and are counted in fixed windows, as Flask-Limiter counted them before.
+
+Storage: Redis when REDIS_URL is set (shared by every process and host), else this
+process's memory (``advocacy+memory://``). Redis failing must not fail the click: the
+client has connect and socket timeouts and no retries, and when Redis does not answer
+the limits **fail open to in-process counting** for ``RETRY_REDIS_SECONDS``, after which
+Redis is tried again. ``status()`` says which storage counts now (``/readyz``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, cast
+
+from limits import RateLimitItem, parse_many
+from limits.storage import RedisStorage, Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from redis.exceptions import NoScriptError
+
+from advocacy.extensions import SweptMemoryStorage
+
+log = logging.getLogger("advocacy.ratelimits")
+
+NAMESPACE = "advocacy-public"
+CLICK_SCOPE = "links"
+UNKNOWN_SCOPE = "unknown-links"
+REDIS_TIMEOUT_SECONDS = 0.25  # connect and per-command: a hung Redis costs a click this once
+RETRY_REDIS_SECONDS = 5.0
+
+
+def redis_options(timeout: float = REDIS_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """redis-py client options: bounded waits, no retries (redis-py retries 3 times with
+    back-off by default, seconds per click while Redis is away)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+        "health_check_interval": 0,
+    }
+
+
+@lru_cache(maxsize=64)
+def parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    """A limit string parsed once (the configuration is read per request: tests change it)."""
+    return tuple(parse_many(limits))
+
+
+@lru_cache(maxsize=8192)
+def _key(item: RateLimitItem, ids: tuple[str, ...]) -> str:
+    return item.key_for(*ids)
+
+
+def _redis_counts(
+    storage: RedisStorage,
+    clicks: tuple[RateLimitItem, ...],
+    ids: tuple[str, ...],
+    guesses: tuple[RateLimitItem, ...],
+    unknown: tuple[str, ...],
+) -> list[int]:
+    """The click counters after this hit and the guess counters, in one round trip: limits'
+    own increment script and GETs, on its keys, pipelined (two round trips per click
+    would cost a third of the throughput)."""
+    client: Any = storage.get_connection()
+    script = storage.lua_incr_expire
+    for attempt in (1, 2):
+        # EVALSHA, not the Script object: in a pipeline that asks SCRIPT EXISTS each time.
+        pipe = client.pipeline(transaction=False)
+        for item in clicks:
+            key = storage.prefixed_key(_key(item, ids))
+            pipe.evalsha(script.sha, 1, key, item.get_expiry(), 1)
+        for item in guesses:
+            pipe.get(storage.prefixed_key(_key(item, unknown)))
+        try:
+            return [int(count or 0) for count in pipe.execute()]
+        except NoScriptError:
+            if attempt == 2:
+                raise
+            client.script_load(script.script)  # a restarted or flushed Redis
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Exceeded:
+    """A budget is spent: answer 429, ``retry_after`` seconds from now."""
+
+    retry_after: int
+
+
+class PublicLimits:
+    """Counts the public pages' requests per client IP."""
+
+    def __init__(self, redis_url: str | None, *, clock: Callable[[], float] = time.monotonic):
+        self.redis_url = redis_url
+        self._clock = clock
+        self.memory = SweptMemoryStorage()
+        self.redis: Storage | None = None
+        if redis_url:
+            self.redis = cast(Storage, storage_from_string(redis_url, **redis_options()))
+        self._redis_down_until = 0.0
+        self._lock = threading.Lock()
+        self._limiters: dict[int, FixedWindowRateLimiter] = {}
+
+    # -- which storage counts ------------------------------------------------------------
+
+    def _storage(self) -> Storage:
+        if self.redis is None or self._clock() < self._redis_down_until:
+            return self.memory
+        return self.redis
+
+    def _limiter(self, storage: Storage) -> FixedWindowRateLimiter:
+        limiter = self._limiters.get(id(storage))
+        if limiter is None:
+            limiter = self._limiters[id(storage)] = FixedWindowRateLimiter(storage)
+        return limiter
+
+    def _counted(self, action: str, item: RateLimitItem, ids: tuple[str, ...]) -> Any:
+        """``action`` (hit, test, stats) on the storage in use; on a Redis failure, again
+        in memory."""
+        storage = self._storage()
+        try:
+            return self._count(storage, action, item, ids)
+        except Exception as error:
+            if storage is self.memory:
+                raise
+            self._redis_failed(error)
+            return self._count(self.memory, action, item, ids)
+
+    def _count(
+        self, storage: Storage, action: str, item: RateLimitItem, ids: tuple[str, ...]
+    ) -> Any:
+        # limits' FixedWindowRateLimiter, with the key built once per client (its key_for
+        # escapes every part at every call: a tenth of the click).
+        key = _key(item, ids)
+        if action == "hit":
+            return storage.incr(key, item.get_expiry()) <= item.amount
+        if action == "test":
+            return storage.get(key) < item.amount
+        return self._limiter(storage).get_window_stats(item, *ids)
+
+    def _redis_failed(self, error: Exception) -> None:
+        with self._lock:
+            if self._clock() < self._redis_down_until:
+                return
+            self._redis_down_until = self._clock() + RETRY_REDIS_SECONDS
+        log.warning(
+            "Redis rate-limit storage failed (%s): counting in this process for %.0f s",
+            error.__class__.__name__,
+            RETRY_REDIS_SECONDS,
+        )
+
+    def status(self) -> dict[str, Any]:
+        """Where the limits are counted, and whether Redis answers (a ping, bounded)."""
+        if self.redis is None:
+            return {"storage": "memory"}
+        try:
+            ok = bool(self.redis.check())
+        except Exception:
+            ok = False
+        if ok and self._clock() >= self._redis_down_until:
+            return {"storage": "redis", "redis": "ok"}
+        if not ok:
+            self._redis_failed(ConnectionError("ping failed"))
+        return {"storage": "memory (Redis unreachable: failing open)", "redis": "unreachable"}
+
+    # -- counting -------------------------------------------------------------------------
+
+    def hit(self, ip: str, click_limits: str, unknown_limits: str) -> Exceeded | None:
+        """Count a request of ``ip`` against CLICK_RATE_LIMIT and check (without counting)
+        INVALID_LINK_RATE_LIMIT; the first budget spent, if any."""
+        ids = (NAMESPACE, CLICK_SCOPE, ip)
+        unknown = (NAMESPACE, UNKNOWN_SCOPE, ip)
+        clicks, guesses = parsed(click_limits), parsed(unknown_limits)
+        storage = self._storage()
+        if isinstance(storage, RedisStorage):
+            try:
+                counts = _redis_counts(storage, clicks, ids, guesses, unknown)
+            except Exception as error:
+                self._redis_failed(error)
+            else:
+                for item, count in zip(clicks, counts, strict=False):
+                    if count > item.amount:  # as limits' hit: the count after it <= amount
+                        return self._exceeded(item, ids)
+                for item, count in zip(guesses, counts[len(clicks) :], strict=True):
+                    if count >= item.amount:  # as limits' test: one more would be over
+                        return self._exceeded(item, unknown)
+                return None
+        for item in clicks:
+            if not self._counted("hit", item, ids):
+                return self._exceeded(item, ids)
+        for item in guesses:
+            if not self._counted("test", item, unknown):
+                return self._exceeded(item, unknown)
+        return None
+
+    def count_unknown(self, ip: str, unknown_limits: str) -> None:
+        """Count an answer that named an unknown token (a 404)."""
+        ids = (NAMESPACE, UNKNOWN_SCOPE, ip)
+        for item in parsed(unknown_limits):
+            self._counted("hit", item, ids)
+
+    def _exceeded(self, item: RateLimitItem, ids: tuple[str, ...]) -> Exceeded:
+        try:
+            reset_at = float(self._counted("stats", item, ids).reset_time)
+        except Exception:
+            reset_at = time.time() + item.get_expiry()
+        return Exceeded(max(1, int(reset_at - time.time())))
+
+    def reset(self) -> None:
+        """Forget every count (tests)."""
+        self.memory.reset()
+        if self.redis is not None:
+            try:
+                self.redis.reset()
+            except Exception:
+                log.warning("could not reset the Redis rate-limit storage")
