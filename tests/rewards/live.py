@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func, select
 from werkzeug.serving import make_server
 
 from advocacy import create_app
 from advocacy.extensions import Base, db
+from advocacy.types import utcnow
 from advocacy.web import views
 from advocacy.workspaces import service
 from advocacy.workspaces.models import Workspace
@@ -61,6 +62,36 @@ class Live:
                 )
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+def purchase(live: Live, event_id: str = "order-1") -> dict[str, Any]:
+    """Zoe's purchase through Ann's link, as the site reports it."""
+    return {
+        "event": "purchase",
+        "event_id": event_id,
+        "invitee": {"external_id": "zoe", "email": "zoe@example.net"},
+        "amount": 5000,
+        "currency": "EUR",
+        "occurred_at": utcnow().isoformat(),
+        "ref": live.token,
+        "visitor_id": live.visitor_id,
+    }
+
+
+def count_rows(database_url: str, model: Any, workspace_id: int, *where: Any) -> int:
+    """Committed rows of the workspace in ``model``'s table (a connection of its own)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(model)
+                    .where(model.workspace_id == workspace_id, *where)
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
 
 
 def race(count: int, send: Any) -> list[Any]:

@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select
 
 from advocacy.links.models import Click
 from advocacy.types import utcnow
 from advocacy.web import views
-from tests.rewards.live import Live, live_program
+from tests.rewards.live import Live, count_rows, live_program
 
 A_MINUTE_MS = 60_000
 
@@ -40,19 +39,7 @@ def _click(live: Live) -> dict[str, str]:
 
 
 def _stored_clicks(database_url: str, workspace_id: int) -> int:
-    engine = create_engine(database_url)  # another connection: committed rows only
-    try:
-        with engine.connect() as conn:
-            return int(
-                conn.scalar(
-                    select(func.count())
-                    .select_from(Click)
-                    .where(Click.workspace_id == workspace_id)
-                )
-                or 0
-            )
-    finally:
-        engine.dispose()
+    return count_rows(database_url, Click, workspace_id)
 
 
 def _purchase(live: Live, invitee: str, **evidence: Any) -> dict[str, Any]:

@@ -7,36 +7,11 @@ serialises writers, so there the same assertions check the serial path.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, func, select
 
 from advocacy.rewards.models import Conversion, LedgerTransaction, Reward
-from advocacy.types import utcnow
+from tests.rewards.live import count_rows as _count
 from tests.rewards.live import live_program, race
-
-
-def _count(database_url, model, workspace_id, *where):
-    engine = create_engine(database_url)
-    with engine.connect() as conn:
-        value = conn.execute(
-            select(func.count())
-            .select_from(model)
-            .where(model.workspace_id == workspace_id, *where)
-        ).scalar_one()
-    engine.dispose()
-    return value
-
-
-def _purchase(live, event_id="order-1"):
-    return {
-        "event": "purchase",
-        "event_id": event_id,
-        "invitee": {"external_id": "zoe", "email": "zoe@example.net"},
-        "amount": 5000,
-        "currency": "EUR",
-        "occurred_at": utcnow().isoformat(),
-        "ref": live.token,
-        "visitor_id": live.visitor_id,
-    }
+from tests.rewards.live import purchase as _purchase
 
 
 @pytest.fixture

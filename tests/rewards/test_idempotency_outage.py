@@ -19,13 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from advocacy.customers.models import Customer
 from advocacy.rewards.models import Conversion, IdempotencyKey, Reward
-from advocacy.types import utcnow
-from tests.rewards.live import Live, live_program
+from tests.rewards.live import Live, count_rows, live_program, purchase
 
 
 class Relay:
@@ -102,35 +101,6 @@ def live(relay: Relay, database_url: str) -> Iterator[Live]:
         relay.restore()  # the clean-up goes through the relay too
 
 
-def _purchase(live: Live) -> dict[str, Any]:
-    return {
-        "event": "purchase",
-        "event_id": "order-1",
-        "invitee": {"external_id": "zoe", "email": "zoe@example.net"},
-        "amount": 5000,
-        "currency": "EUR",
-        "occurred_at": utcnow().isoformat(),
-        "ref": live.token,
-        "visitor_id": live.visitor_id,
-    }
-
-
-def _count(database_url: str, model: Any, workspace_id: int) -> int:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(
-                conn.scalar(
-                    select(func.count())
-                    .select_from(model)
-                    .where(model.workspace_id == workspace_id)
-                )
-                or 0
-            )
-    finally:
-        engine.dispose()
-
-
 def _wait_for_lock_wait(conn: Any, timeout: float = 20) -> None:
     """Until some session of the database waits on a row lock (the held request)."""
     deadline = time.monotonic() + timeout
@@ -145,7 +115,7 @@ def _wait_for_lock_wait(conn: Any, timeout: float = 20) -> None:
 
 
 def test_a_retry_after_an_outage_gets_its_answer_at_once(live, relay, database_url):
-    body, key = _purchase(live), {"Idempotency-Key": uuid.uuid4().hex}
+    body, key = purchase(live), {"Idempotency-Key": uuid.uuid4().hex}
     direct = create_engine(database_url)
     try:
         with direct.connect() as holder, direct.connect() as watcher:
@@ -175,9 +145,9 @@ def test_a_retry_after_an_outage_gets_its_answer_at_once(live, relay, database_u
     assert status == 201, answer
     assert time.monotonic() - started < 2
     assert answer["attributed"] is True
-    assert _count(database_url, Conversion, live.workspace_id) == 1
-    assert _count(database_url, Reward, live.workspace_id) == 2
-    assert _count(database_url, IdempotencyKey, live.workspace_id) == 1
+    assert count_rows(database_url, Conversion, live.workspace_id) == 1
+    assert count_rows(database_url, Reward, live.workspace_id) == 2
+    assert count_rows(database_url, IdempotencyKey, live.workspace_id) == 1
 
     replayed = live.call("POST", "/api/v1/conversions", body, key)
     assert replayed[0] == 201 and replayed[1]["Idempotent-Replayed"] == "true"
