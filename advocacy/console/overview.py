@@ -1,4 +1,5 @@
-"""The Overview page, the console's home (``/``)."""
+"""The Overview page, the console's home (``/``): active campaigns against the previous
+period, what needs a person, and the workspace's daily series (chart and table)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,36 @@ from flask.typing import ResponseReturnValue
 
 from advocacy.console.access import current_workspace, require_scope
 from advocacy.console.rendering import render_page
+from advocacy.extensions import db
+from advocacy.kpis.overview import (
+    HEADLINE,
+    SERIES,
+    local_today,
+    needs_attention,
+    workspace_overview,
+)
+from advocacy.types import utcnow
 
 bp = Blueprint("overview", __name__)
+PERIOD_DAYS = 28
 
 
 @bp.route("/")
 @require_scope("read")
 def index() -> ResponseReturnValue:
-    """Headline KPIs and what needs a person (built on this foundation)."""
-    return render_page("console/overview.html", workspace=current_workspace())
+    """Headline KPIs against the previous period, and what needs a person."""
+    workspace = current_workspace()
+    today = local_today(workspace.time_zone, utcnow())
+    overview = workspace_overview(
+        db.session, workspace.id, tz=workspace.time_zone, today=today, days=PERIOD_DAYS
+    )
+    attention = needs_attention(db.session, workspace.id, tz=workspace.time_zone, today=today)
+    return render_page(
+        "console/overview.html",
+        workspace=workspace,
+        overview=overview,
+        attention=attention,
+        headline=HEADLINE,
+        series_names=SERIES,
+        days=PERIOD_DAYS,
+    )
