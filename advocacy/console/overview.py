@@ -3,11 +3,12 @@ period, what needs a person, and the workspace's daily series (chart and table).
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from advocacy.console.access import current_workspace, require_scope
 from advocacy.console.rendering import render_page
+from advocacy.errors import Unprocessable
 from advocacy.extensions import db
 from advocacy.kpis.overview import (
     HEADLINE,
@@ -19,7 +20,16 @@ from advocacy.kpis.overview import (
 from advocacy.types import utcnow
 
 bp = Blueprint("overview", __name__)
-PERIOD_DAYS = 28
+PERIODS = (7, 28, 90)  # days compared with as many days before
+DEFAULT_DAYS = 28
+
+
+def _days() -> int:
+    raw = request.args.get("days", str(DEFAULT_DAYS))
+    if not raw.isdigit() or int(raw) not in PERIODS:
+        choices = ", ".join(map(str, PERIODS))
+        raise Unprocessable(f"Compare {choices} days.", errors={"days": [f"One of {choices}."]})
+    return int(raw)
 
 
 @bp.route("/")
@@ -27,9 +37,10 @@ PERIOD_DAYS = 28
 def index() -> ResponseReturnValue:
     """Headline KPIs against the previous period, and what needs a person."""
     workspace = current_workspace()
+    days = _days()
     today = local_today(workspace.time_zone, utcnow())
     overview = workspace_overview(
-        db.session, workspace.id, tz=workspace.time_zone, today=today, days=PERIOD_DAYS
+        db.session, workspace.id, tz=workspace.time_zone, today=today, days=days
     )
     attention = needs_attention(db.session, workspace.id, tz=workspace.time_zone, today=today)
     return render_page(
@@ -39,5 +50,6 @@ def index() -> ResponseReturnValue:
         attention=attention,
         headline=HEADLINE,
         series_names=SERIES,
-        days=PERIOD_DAYS,
+        days=days,
+        periods=PERIODS,
     )

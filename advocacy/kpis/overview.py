@@ -1,5 +1,8 @@
-"""The workspace at a glance: active campaigns against the previous period, what needs a
-person, and a daily series summed over the active campaigns.
+"""The workspace at a glance: running campaigns against the previous period, what needs a
+person, and a daily series summed over those campaigns.
+
+Running campaigns are the active and paused ones, and those that ended within the two
+periods compared (so a campaign that just ended still shows what it did).
 
 Every campaign figure comes from :func:`advocacy.kpis.service.campaign_kpis` (the API's
 KPI endpoint), for the last ``days`` local days and the ``days`` before them.
@@ -12,15 +15,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from advocacy.campaigns.models import Campaign
 from advocacy.insights.service import mention_alerts
+from advocacy.kpis.maths import local_midnight
 from advocacy.kpis.service import CampaignKpis, campaign_kpis
 from advocacy.rewards import rules
 from advocacy.rewards.models import Reward
 from advocacy.types import DbSession
-from advocacy.webhooks.models import WebhookDelivery, WebhookSubscription
+from advocacy.webhooks.models import WebhookDelivery
 
 HEADLINE = ("clicks", "conversions", "revenue", "reward_cost", "roi")
 SERIES = ("clicks", "unique_visitors", "signups", "conversions")
@@ -58,12 +62,22 @@ def local_today(tz: str, now: datetime) -> date:
 def workspace_overview(
     session: DbSession, workspace_id: int, *, tz: str, today: date, days: int = 28
 ) -> Overview:
-    """Active campaigns' totals now and in the period before, and their summed daily series."""
+    """Running campaigns' totals now and in the period before, and their summed series."""
     first, last = today - timedelta(days=days - 1), today
     before_first, before_last = first - timedelta(days=days), first - timedelta(days=1)
+    since = local_midnight(before_first, ZoneInfo(tz))
     active = session.scalars(
         select(Campaign)
-        .where(Campaign.workspace_id == workspace_id, Campaign.status == "active")
+        .where(
+            Campaign.workspace_id == workspace_id,
+            or_(
+                Campaign.status.in_(("active", "paused")),
+                and_(
+                    Campaign.status == "ended",
+                    func.coalesce(Campaign.ends_at, Campaign.updated_at) >= since,
+                ),
+            ),
+        )
         .order_by(Campaign.id.desc())
         .limit(MAX_CAMPAIGNS)
     ).all()
@@ -109,8 +123,7 @@ def needs_attention(session: DbSession, workspace_id: int, *, tz: str, today: da
     dead = session.scalar(
         select(func.count())
         .select_from(WebhookDelivery)
-        .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
-        .where(WebhookSubscription.workspace_id == workspace_id, WebhookDelivery.state == "dead")
+        .where(WebhookDelivery.state == "dead", WebhookDelivery.workspace_id == workspace_id)
     )
     _, alerts = mention_alerts(
         session,
