@@ -17,9 +17,9 @@ from sqlalchemy import and_, func, or_, select
 from advocacy.advocates import service
 from advocacy.advocates.models import AdvocateScore, RankingSnapshot
 from advocacy.customers.models import Customer
-from advocacy.customers.service import decode_cursor, encode_cursor
 from advocacy.errors import Unprocessable
 from advocacy.graph.scoring import COMPONENT_NAMES
+from advocacy.pagination import InvalidCursor, decode_cursor, decode_offset, encode_cursor
 from advocacy.types import DbSession
 
 # Column sorts, highest first; "rank" is the ranking's own order.
@@ -43,14 +43,15 @@ def _search_clause(search: str) -> Any:
     )
 
 
-def _invalid_cursor() -> Unprocessable:
-    return Unprocessable("Invalid cursor.", errors={"cursor": ["Invalid cursor."]})
+def _bounded(part: Any) -> bool:
+    """A number a forged cursor may hold without upsetting the database."""
+    return isinstance(part, int | float) and not isinstance(part, bool) and abs(part) < 2**62
 
 
 def browse_advocates(
     session: DbSession,
-    workspace_id: int,
     *,
+    workspace_id: int,
     objective: str,
     weights: Mapping[str, float] | None = None,
     eligible: bool | None = None,
@@ -61,14 +62,12 @@ def browse_advocates(
 ) -> tuple[RankingSnapshot, list[service.AdvocateView], str | None]:
     """A page of the ranking, filtered and sorted; the cursor is opaque."""
     if sort == "rank" and not (search and search.strip()):
-        rank_cursor = None
-        if cursor:
-            (rank_cursor,) = decode_cursor(cursor, 1)
-            if isinstance(rank_cursor, bool) or not isinstance(rank_cursor, int):
-                raise _invalid_cursor()
+        rank_cursor = decode_offset(cursor) if cursor else None
+        if rank_cursor is not None and rank_cursor >= 2**31:
+            raise InvalidCursor()
         snapshot, views, after = service.list_advocates(
             session,
-            workspace_id,
+            workspace_id=workspace_id,
             objective=objective,
             weights=weights,
             eligible=eligible,
@@ -76,7 +75,7 @@ def browse_advocates(
             cursor=rank_cursor,
         )
         return snapshot, views, None if after is None else encode_cursor(after)
-    snapshot = service.latest_snapshot(session, workspace_id)
+    snapshot = service.latest_snapshot(session, workspace_id=workspace_id)
     resolved = service.weights_for(objective, weights)
     query, rank_col = service._ranked_query(snapshot, objective, weights is not None, resolved)
     if eligible is not None:
@@ -90,8 +89,8 @@ def browse_advocates(
         order = [key.desc(), rank_col]
     if cursor:
         parts = decode_cursor(cursor, 2 if key is not None else 1)
-        if not all(isinstance(p, int | float) and not isinstance(p, bool) for p in parts):
-            raise _invalid_cursor()
+        if not all(_bounded(p) for p in parts):
+            raise InvalidCursor()
         if key is None:
             query = query.where(rank_col > parts[0])
         else:
@@ -108,9 +107,9 @@ def browse_advocates(
     return snapshot, views, next_cursor
 
 
-def largest_audiences(session: DbSession, workspace_id: int, k: int) -> list[dict[str, Any]]:
+def largest_audiences(session: DbSession, *, workspace_id: int, k: int) -> list[dict[str, Any]]:
     """The k customers of the latest snapshot with the most followers (for contrast only)."""
-    snapshot = service.latest_snapshot(session, workspace_id)
+    snapshot = service.latest_snapshot(session, workspace_id=workspace_id)
     rows = session.execute(
         select(
             Customer.external_id,

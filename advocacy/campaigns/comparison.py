@@ -49,11 +49,13 @@ class Comparison:
 
 
 def compare_selection(
-    session: DbSession, workspace_id: int, campaign_id: int, *, strategy: str, k: int
+    session: DbSession, *, workspace_id: int, campaign_id: int, strategy: str, k: int
 ) -> Comparison:
     """The strategy's k picks for the campaign, and the k largest audiences, side by side."""
-    campaign = get_campaign(session, workspace_id, campaign_id)
-    selection = preview_selection(session, workspace_id, campaign_id, strategy=strategy, k=k)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
+    selection = preview_selection(
+        session, workspace_id=workspace_id, campaign_id=campaign_id, strategy=strategy, k=k
+    )
     snapshot_id = selection.snapshot.id
     chosen_ids = [pick["external_id"] for pick in selection.advocates]
     chosen = SetSummary(
@@ -61,14 +63,14 @@ def compare_selection(
         expected_people=float(selection.expected_reach),
         extra=dict(selection.details),
     )
-    audiences = largest_audiences(session, workspace_id, k)
+    audiences = largest_audiences(session, workspace_id=workspace_id, k=k)
     askable = [a["external_id"] for a in audiences if a["eligible"]]
     baseline = 0.0
     gains: dict[str, float] = {}
     if askable:
         valued = select_for_campaign(
             session,
-            workspace_id,
+            workspace_id=workspace_id,
             k=len(askable),
             objective=campaign.objective,
             strategy="top",

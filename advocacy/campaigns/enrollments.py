@@ -216,7 +216,7 @@ def preview_selection(
     Chosen for the campaign's objective among contactable customers, never those staff
     withdrew from it: exactly the set :func:`enroll_advocates` enrolls by that strategy.
     """
-    campaign = get_campaign(session, workspace_id, campaign_id)
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     return _select_for(session, campaign, strategy, k)
 
 

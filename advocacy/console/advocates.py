@@ -40,7 +40,7 @@ def _ranked_page(query: dict[str, Any]) -> dict[str, Any]:
     try:
         snapshot, views, next_cursor = browse_advocates(
             db.session,
-            workspace.id,
+            workspace_id=workspace.id,
             objective=query["objective"],
             weights=query["weights"],
             eligible=ranking.ELIGIBILITY[query["show"]],
@@ -51,7 +51,9 @@ def _ranked_page(query: dict[str, Any]) -> dict[str, Any]:
         )
     except NotFound:
         snapshot, views, next_cursor = None, [], None
-    names = profile.customer_names(db.session, workspace.id, [v.external_id for v in views])
+    names = profile.customer_names(
+        db.session, workspace_id=workspace.id, external_ids=[v.external_id for v in views]
+    )
     return {
         "snapshot": snapshot,
         "views": views,
@@ -114,17 +116,18 @@ def export() -> ResponseReturnValue:
 def person(external_id: str) -> ResponseReturnValue:
     """One person: ranking explained, timeline, listeners, links, referrals, rewards."""
     workspace = current_workspace()
-    customer = get_customer(db.session, workspace.id, external_id)
+    customer = get_customer(db.session, workspace_id=workspace.id, external_id=external_id)
     objective = request.args.get("objective", "conversion")
     if objective not in service.OBJECTIVES:
         objective = "conversion"
     try:
         snapshot, view = service.get_advocate(
-            db.session, workspace.id, external_id, objective=objective
+            db.session, workspace_id=workspace.id, external_id=external_id, objective=objective
         )
     except NotFound:
         snapshot, view = None, None
-    enrollments = profile.customer_enrollments(db.session, workspace.id, customer)
+    whose: dict[str, Any] = {"workspace_id": workspace.id, "customer": customer}
+    enrollments = profile.customer_enrollments(db.session, **whose)
     now = utcnow()
     linkable = [
         campaign
@@ -140,14 +143,14 @@ def person(external_id: str) -> ResponseReturnValue:
         view=view,
         figures=ranking.figures(view) if view else {},
         label=ranking.label,
-        timeline=profile.customer_timeline(db.session, workspace.id, customer),
-        listeners=profile.customer_listeners(db.session, workspace.id, customer),
+        timeline=profile.customer_timeline(db.session, **whose),
+        listeners=profile.customer_listeners(db.session, **whose),
         enrollments=enrollments,
         linkable=linkable,
         channels=CHANNELS,
-        links=profile.customer_links(db.session, workspace.id, customer),
+        links=profile.customer_links(db.session, **whose),
         base_url=public_base_url(),
-        referrals=profile.customer_referrals(db.session, workspace.id, customer),
+        referrals=profile.customer_referrals(db.session, **whose),
         rewards=customer_rewards(db.session, workspace.id, external_id, limit=20, cursor=None),
         may_issue=current_principal().allows("write"),
     )

@@ -40,9 +40,11 @@ def index() -> ResponseReturnValue:
     days = _days()
     today = local_today(workspace.time_zone, utcnow())
     overview = workspace_overview(
-        db.session, workspace.id, tz=workspace.time_zone, today=today, days=days
+        db.session, workspace_id=workspace.id, tz=workspace.time_zone, today=today, days=days
     )
-    attention = needs_attention(db.session, workspace.id, tz=workspace.time_zone, today=today)
+    attention = needs_attention(
+        db.session, workspace_id=workspace.id, tz=workspace.time_zone, today=today
+    )
     return render_page(
         "console/overview.html",
         workspace=workspace,

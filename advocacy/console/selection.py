@@ -63,8 +63,8 @@ def selection() -> ResponseReturnValue:
         try:
             comparison = compare_selection(
                 db.session,
-                workspace.id,
-                args["campaign"],
+                workspace_id=workspace.id,
+                campaign_id=args["campaign"],
                 strategy=args["strategy"],
                 k=args["k"],
             )
@@ -77,7 +77,7 @@ def selection() -> ResponseReturnValue:
     names: dict[str, str | None] = {}
     if comparison is not None:
         ids = [m["external_id"] for m in comparison.chosen.members + comparison.audiences.members]
-        names = customer_names(db.session, workspace.id, ids)
+        names = customer_names(db.session, workspace_id=workspace.id, external_ids=ids)
     return render_page(
         "console/selection.html",
         fragment="result",
@@ -102,8 +102,8 @@ def enroll() -> ResponseReturnValue:
     actor = staff_actor()
     report = enroll_advocates(
         db.session,
-        current_workspace().id,
-        args["campaign"],
+        workspace_id=current_workspace().id,
+        campaign_id=args["campaign"],
         strategy=args["strategy"],
         k=args["k"],
         api_key_id=actor["api_key_id"],

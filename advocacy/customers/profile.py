@@ -30,7 +30,7 @@ class TimelineEntry:
 
 
 def customer_timeline(
-    session: DbSession, workspace_id: int, customer: Customer, *, limit: int = 20
+    session: DbSession, *, workspace_id: int, customer: Customer, limit: int = 20
 ) -> list[TimelineEntry]:
     """The latest CRM events and mentions, newest first."""
     events = session.scalars(
@@ -67,7 +67,7 @@ def customer_timeline(
 
 
 def customer_listeners(
-    session: DbSession, workspace_id: int, customer: Customer, *, limit: int = 20
+    session: DbSession, *, workspace_id: int, customer: Customer, limit: int = 20
 ) -> list[dict[str, Any]]:
     """The people who interact with this customer (they listen to them), most active first.
 
@@ -97,7 +97,7 @@ def customer_listeners(
 
 
 def customer_enrollments(
-    session: DbSession, workspace_id: int, customer: Customer
+    session: DbSession, *, workspace_id: int, customer: Customer
 ) -> list[tuple[Enrollment, Campaign]]:
     """The campaigns the customer is (or was) enrolled in, newest first."""
     rows = session.execute(
@@ -110,7 +110,7 @@ def customer_enrollments(
 
 
 def customer_links(
-    session: DbSession, workspace_id: int, customer: Customer, *, limit: int = 50
+    session: DbSession, *, workspace_id: int, customer: Customer, limit: int = 50
 ) -> list[ReferralLink]:
     """The customer's referral links, newest first."""
     return list(
@@ -128,7 +128,7 @@ def customer_links(
 
 
 def customer_referrals(
-    session: DbSession, workspace_id: int, customer: Customer, *, limit: int = 50
+    session: DbSession, *, workspace_id: int, customer: Customer, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The people this customer referred, newest first, with each referral's state."""
     rows = session.execute(
@@ -152,7 +152,7 @@ def customer_referrals(
 
 
 def customer_names(
-    session: DbSession, workspace_id: int, external_ids: list[str]
+    session: DbSession, *, workspace_id: int, external_ids: list[str]
 ) -> dict[str, str | None]:
     """Display names of a page of customers, in one query."""
     if not external_ids:

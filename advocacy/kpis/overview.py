@@ -60,7 +60,7 @@ def local_today(tz: str, now: datetime) -> date:
 
 
 def workspace_overview(
-    session: DbSession, workspace_id: int, *, tz: str, today: date, days: int = 28
+    session: DbSession, *, workspace_id: int, tz: str, today: date, days: int = 28
 ) -> Overview:
     """Running campaigns' totals now and in the period before, and their summed series."""
     first, last = today - timedelta(days=days - 1), today

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from advocacy.console import ranking
-from advocacy.console.exports import csv_text
 from tests.console.pages.conftest import FRIENDS
 from tests.factories import ApiClient, customer
 
@@ -126,9 +125,13 @@ def test_a_viewer_exports_the_rows_shown(console: Any, ranked: Any) -> None:
     assert rows[0]["gates"].startswith("detractor_nps") and rows[0]["eligible"] == "no"
 
 
-def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert() -> None:
-    text = csv_text([{"name": "=HYPERLINK(1)", "score": -0.5}], ["name", "score"])
-    assert text.splitlines()[1] == "'=HYPERLINK(1),-0.5"
+def test_exported_names_that_a_spreadsheet_would_run_are_made_inert(
+    console: Any, ranked: Any, api: ApiClient
+) -> None:
+    api.put("/api/v1/customers/friend-3", json=customer("friend-3", first_name="=HYPERLINK(1)"))
+    console.sign_in("viewer")
+    rows = csv.DictReader(io.StringIO(console.get("/advocates/export.csv?q=friend-3").text))
+    assert [row["name"] for row in rows] == ["'=HYPERLINK(1)"]
 
 
 def test_the_person_page_explains_why_not_eligible(console: Any, ranked: Any) -> None:
