@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from typing import Any
 import flask_migrate
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from advocacy import create_app
 from advocacy.campaigns.models import Enrollment
@@ -29,8 +27,8 @@ from advocacy.demo.command import DEFAULT_NAME, find_workspace
 from advocacy.demo.population import PLANTED
 from advocacy.extensions import db
 from advocacy.links.models import ReferralLink
+from tests.browser import chromium, serve
 from tests.factories import allow_domains, make_campaign
-from tests.web.test_browser_invitation import CHROMIUM, CHROMIUM_ARGS
 
 EMAIL, PASSWORD = "lead@staff.example", "correct horse battery staple"
 CAMPAIGN = "Winter friends"
@@ -73,31 +71,18 @@ def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         db.session.remove()
     screens = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path_factory.mktemp("screens"))
     print(f"\nconsole screenshots: {screens}")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield Console(app, f"http://127.0.0.1:{server.server_port}", workspace_id, screens)
+        with serve(app) as base:
+            yield Console(app, base, workspace_id, screens)
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
         with app.app_context():
             db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: `apt-get install -y chromium`.")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -105,8 +90,14 @@ def page(browser: Any, live_console: Console) -> Iterator[Any]:
     """A desktop page, signed in by keyboard; every request must stay on the service."""
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
     page = context.new_page()
-    page.requested = []
+    page.requested, page.csp_errors = [], []
     page.on("request", lambda request: page.requested.append(request.url))
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and page.csp_errors.append(message.text)
+        ),
+    )
     page.goto(f"{live_console.base_url}/login")
     page.get_by_label("Email").focus()
     page.keyboard.type(EMAIL)
@@ -118,6 +109,7 @@ def page(browser: Any, live_console: Console) -> Iterator[Any]:
         yield page
     finally:
         assert all(url.startswith(live_console.base_url) for url in page.requested)
+        assert page.csp_errors == []
         context.close()
 
 
