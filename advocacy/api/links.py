@@ -59,7 +59,7 @@ class LinkSchema(ma.Schema):
 
     @ma.pre_dump
     def _from_issued(self, issued: IssuedLink, **_: Any) -> dict[str, Any]:
-        link, base = issued.link, _base_url()
+        link, base = issued.link, public_base_url()
         return {
             **{name: getattr(link, name) for name in _LINK_COLUMNS},
             "advocate": issued.advocate,
@@ -69,7 +69,8 @@ class LinkSchema(ma.Schema):
         }
 
 
-def _base_url() -> str:
+def public_base_url() -> str:
+    """Where customers reach the service: PUBLIC_BASE_URL, else this request's host."""
     configured = current_app.config.get("PUBLIC_BASE_URL")
     return str(configured) if configured else request.host_url.rstrip("/")
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 
 from advocacy.advocates.models import AdvocateScore, RankingSnapshot
-from advocacy.advocates.service import latest_snapshot, select_for_campaign
+from advocacy.advocates.service import SelectionView, latest_snapshot, select_for_campaign
 from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.campaigns.service import get_campaign
 from advocacy.customers.models import Customer
@@ -208,15 +208,19 @@ def _enroll_named(
     return EnrollmentReport("manual", snapshot, results)
 
 
-def _enroll_by_strategy(
-    session: DbSession,
-    campaign: Campaign,
-    snapshot: RankingSnapshot,
-    *,
-    actor: Actor,
-    strategy: str,
-    k: int,
-) -> EnrollmentReport:
+def preview_selection(
+    session: DbSession, *, workspace_id: int, campaign_id: int, strategy: str, k: int
+) -> SelectionView:
+    """The advocates enrolling by ``strategy`` would choose now (a read: nothing written).
+
+    Chosen for the campaign's objective among contactable customers, never those staff
+    withdrew from it: exactly the set :func:`enroll_advocates` enrolls by that strategy.
+    """
+    campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
+    return _select_for(session, campaign, strategy, k)
+
+
+def _select_for(session: DbSession, campaign: Campaign, strategy: str, k: int) -> SelectionView:
     silent = select(Customer.external_id).where(
         Customer.workspace_id == campaign.workspace_id,
         Customer.erased_at.is_(None),
@@ -228,7 +232,7 @@ def _enroll_by_strategy(
         .where(Enrollment.campaign_id == campaign.id, Enrollment.withdrawn_at.is_not(None))
     )
     exclude = set(session.scalars(silent)) | set(session.scalars(withdrawn))
-    selection = select_for_campaign(
+    return select_for_campaign(
         session,
         workspace_id=campaign.workspace_id,
         k=k,
@@ -236,6 +240,18 @@ def _enroll_by_strategy(
         strategy=strategy,
         exclude=sorted(exclude),
     )
+
+
+def _enroll_by_strategy(
+    session: DbSession,
+    campaign: Campaign,
+    snapshot: RankingSnapshot,
+    *,
+    actor: Actor,
+    strategy: str,
+    k: int,
+) -> EnrollmentReport:
+    selection = _select_for(session, campaign, strategy, k)
     ids = dict(
         session.execute(
             select(Customer.external_id, Customer.id).where(

@@ -55,21 +55,25 @@ def register_console(app: Flask) -> None:
         advocates,
         auth,
         campaigns,
+        formatting,
         invitations,
         listening,
         overview,
         review,
+        selection,
         settings,
         site,
     )
 
     pages = (auth, invitations, overview, advocates, campaigns, review, listening, settings)
+    assert selection.bp is advocates.bp  # Selection is a page under Advocates
     # CSRF is checked by the console's before_request (the API authenticates by key).
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     # A token lives as long as the sign-in session, not one hour: a page left open over
     # lunch still submits.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
+    app.jinja_env.filters.update(formatting.FILTERS)
     # Not login_manager.init_app(app): it adds an app-wide after_request for remember-me
     # cookies (never used here) and a context processor, both of which open the session on
     # every request, so the public pages would answer "Vary: Cookie" and load the user.
