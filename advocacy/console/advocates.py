@@ -28,7 +28,7 @@ from advocacy.errors import Conflict, NotFound, Unprocessable
 from advocacy.extensions import db
 from advocacy.links import rules as link_rules
 from advocacy.links.service import issue_link
-from advocacy.rewards.service import customer_rewards
+from advocacy.rewards.lifecycle import customer_rewards
 from advocacy.types import utcnow
 
 bp = Blueprint("advocates", __name__, url_prefix="/advocates")
@@ -151,7 +151,9 @@ def person(external_id: str) -> ResponseReturnValue:
         links=profile.customer_links(db.session, **whose),
         base_url=public_base_url(),
         referrals=profile.customer_referrals(db.session, **whose),
-        rewards=customer_rewards(db.session, workspace.id, external_id, limit=20, cursor=None),
+        rewards=customer_rewards(
+            db.session, workspace_id=workspace.id, external_id=external_id, limit=20, cursor=None
+        ),
         may_issue=current_principal().allows("write"),
     )
 
