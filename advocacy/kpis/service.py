@@ -269,3 +269,25 @@ def as_csv_rows(kpis: CampaignKpis) -> list[dict[str, Any]]:
         for p, row in zip(kpis.periods, kpis.series, strict=True)
     ]
     return flat_rows([*labelled, {"period": "total", **kpis.totals}])
+
+
+def rewards_earned(
+    session: DbSession, *, campaign: Campaign, periods: Sequence[maths.Period]
+) -> int:
+    """Rewards (either side, points included) issued or still to pay, of the conversions in
+    the periods: the last step of the funnel, counted as ``reward_cost`` is."""
+    start, end = periods[0].start, periods[-1].end
+    return int(
+        session.scalar(
+            select(func.count(Reward.id))
+            .join(Conversion, Reward.conversion_id == Conversion.id)
+            .where(
+                Conversion.workspace_id == campaign.workspace_id,
+                Conversion.occurred_at >= start,
+                Conversion.occurred_at < end,
+                Reward.campaign_id == campaign.id,
+                Reward.state.in_((*ISSUED, *PENDING)),
+            )
+        )
+        or 0
+    )

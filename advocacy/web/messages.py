@@ -155,11 +155,17 @@ def _number(value: float, decimals: int, language: str) -> str:
     return text
 
 
+def decimals(currency: str | None) -> int:
+    """Digits after the decimal point of a currency's minor units (2 for EUR, 0 for JPY)."""
+    code = (currency or "").upper()
+    return 0 if code in _ZERO_DECIMALS else 3 if code in _THREE_DECIMALS else 2
+
+
 def money(amount_minor: int, currency: str | None, language: str) -> str:
     """An amount in minor units, written for the page's language: €10.00, 10,00 €."""
     code = (currency or "").upper()
-    decimals = 0 if code in _ZERO_DECIMALS else 3 if code in _THREE_DECIMALS else 2
-    number = _number(amount_minor / 10**decimals, decimals, language)
+    places = decimals(code)
+    number = _number(amount_minor / 10**places, places, language)
     symbol = _SYMBOLS.get(code)
     if language.split("-", 1)[0] == "de":
         return f"{number} {symbol or code}".strip()
