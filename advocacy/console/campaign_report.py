@@ -22,7 +22,7 @@ from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.rules import TRANSITIONS
 from advocacy.console import figures
 from advocacy.console.access import current_principal, current_workspace, require_scope
-from advocacy.console.rendering import render_page
+from advocacy.console.rendering import is_htmx, render_page
 from advocacy.csvexport import csv_text
 from advocacy.errors import NotFound
 from advocacy.experiments.service import experiment_results
@@ -141,7 +141,18 @@ def _leaderboard(workspace_id: int, campaign_id: int, report: Report) -> Any:
 def show(campaign_id: int) -> ResponseReturnValue:
     """The campaign's results over the chosen local days (the leaderboard alone for htmx)."""
     workspace_id = current_workspace().id
-    report = chosen_report(_campaign(campaign_id))
+    campaign = _campaign(campaign_id)
+    report = chosen_report(campaign)
+    leaderboard = _leaderboard(workspace_id, campaign_id, report)
+    if is_htmx():  # a re-sort: only the leaderboard is swapped, so only it is counted
+        return render_page(
+            TEMPLATE,
+            fragment="leaderboard",
+            campaign=campaign,
+            report=report,
+            leaderboard=leaderboard,
+            columns=LEADERBOARD_COLUMNS,
+        )
     figures = kpis.campaign_kpis(
         db.session,
         workspace_id=workspace_id,
@@ -151,16 +162,14 @@ def show(campaign_id: int) -> ResponseReturnValue:
         granularity=report.granularity,
         tz=report.tz,
     )
-    campaign = figures.campaign
     return render_page(
         TEMPLATE,
-        fragment="leaderboard",
         campaign=campaign,
         report=report,
         kpis=figures,
         series=list(zip(figures.periods, figures.series, strict=True)),
         rewards_earned=kpis.rewards_earned(db.session, campaign=campaign, periods=figures.periods),
-        leaderboard=_leaderboard(workspace_id, campaign_id, report),
+        leaderboard=leaderboard,
         columns=LEADERBOARD_COLUMNS,
         experiment=_experiment(workspace_id, campaign_id),
         transitions=sorted(TRANSITIONS.get(campaign.status, frozenset())),
