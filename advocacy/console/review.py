@@ -1,7 +1,7 @@
 """The Review page: held rewards with the reasons and evidence, approved or rejected with a
 note one at a time or in bulk (htmx swaps the queue, no full reload), and the decisions taken.
 
-Decisions go through ``rewards.service.review_reward`` (the API's function) with
+Decisions go through ``rewards.lifecycle.review_reward`` (the API's function) with
 ``staff_actor()``, so each reward's history names the staff member.
 """
 
@@ -21,7 +21,7 @@ from advocacy.console.review_queue import explain_reason, list_decisions, review
 from advocacy.errors import DomainError, NotFound
 from advocacy.extensions import db
 from advocacy.fields import MAX_INT63
-from advocacy.rewards import service as rewards
+from advocacy.rewards import lifecycle
 from advocacy.types import utcnow
 from advocacy.workspaces.settings import workspace_settings
 
@@ -39,9 +39,15 @@ def render_review(
 ) -> ResponseReturnValue:
     """The page, or for htmx the queue and history (block ``review``)."""
     workspace = current_workspace()
-    held, _ = rewards.list_rewards(
-        db.session, workspace.id, state="held", campaign_id=None, limit=QUEUE_SIZE, cursor=None
+    views, _ = lifecycle.list_rewards(
+        db.session,
+        workspace_id=workspace.id,
+        state="held",
+        campaign_id=None,
+        limit=QUEUE_SIZE,
+        cursor=None,
     )
+    held = [_held_item(view) for view in views]
     decisions = list_decisions(db.session, workspace_id=workspace.id, limit=HISTORY_SIZE)
     return render_page(
         TEMPLATE,
@@ -57,6 +63,19 @@ def render_review(
         error=error,
         note=note,
     )
+
+
+def _held_item(view: lifecycle.RewardView) -> dict[str, Any]:
+    reward = view.reward
+    return {
+        "id": reward.id,
+        "role": reward.role,
+        "kind": reward.kind,
+        "amount": reward.amount,
+        "currency": reward.currency,
+        "reasons": list(reward.reasons or []),
+        "customer": view.customer,
+    }
 
 
 @bp.route("/")
@@ -89,7 +108,7 @@ def _decide(ids: list[int], action: str, note: str) -> ResponseReturnValue:
     actor = staff_actor()
     try:
         for reward_id in ids:
-            rewards.review_reward(
+            lifecycle.review_reward(
                 db.session,
                 workspace_id=workspace_id,
                 reward_id=reward_id,
