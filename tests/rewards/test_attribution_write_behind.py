@@ -24,13 +24,17 @@ from tests.rewards.live import Live, count_rows, live_program
 A_MINUTE_MS = 60_000
 
 
-@pytest.fixture
-def buffered(app: Any, database_url: str) -> Iterator[Live]:
+def _served(database_url: str, flush_ms: int) -> Iterator[Live]:
     if not database_url.startswith("postgresql"):
         pytest.skip("clicks are written behind on PostgreSQL only")
-    config = {"CLICK_FLUSH_MS": A_MINUTE_MS, "LINK_CACHE_SECONDS": 5}
+    config = {"CLICK_FLUSH_MS": flush_ms, "LINK_CACHE_SECONDS": 5}
     with live_program(database_url, config, hold_days=0) as live:
         yield live
+
+
+@pytest.fixture
+def buffered(app: Any, database_url: str) -> Iterator[Live]:
+    yield from _served(database_url, A_MINUTE_MS)
 
 
 def _click(live: Live) -> dict[str, str]:
@@ -119,11 +123,7 @@ HALF_A_SECOND_MS = 500
 
 @pytest.fixture
 def flushing(app: Any, database_url: str) -> Iterator[Live]:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("clicks are written behind on PostgreSQL only")
-    config = {"CLICK_FLUSH_MS": HALF_A_SECOND_MS, "LINK_CACHE_SECONDS": 5}
-    with live_program(database_url, config, hold_days=0) as live:
-        yield live
+    yield from _served(database_url, HALF_A_SECOND_MS)
 
 
 def _new_link(live: Live) -> str:
