@@ -181,6 +181,11 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
         "CLICK_FLUSH_MS": _int_or_zero(
             env, "CLICK_FLUSH_MS", 0 if environment == "test" else DEFAULT_CLICK_FLUSH_MS
         ),
+        # How long a conversion's ref waits for its click still being written behind;
+        # unset: 2 x CLICK_FLUSH_MS + 250 ms (see click_wait_seconds).
+        "CLICK_WAIT_MS": (
+            _int_or_zero(env, "CLICK_WAIT_MS", 0) if env.get("CLICK_WAIT_MS", "").strip() else None
+        ),
         # While the database is away: how old a cached link state may be served, and for
         # how many seconds of clicks (at the recent rate) ids are reserved ahead.
         "LINK_STALE_SECONDS": _int(env, "LINK_STALE_SECONDS", DEFAULT_LINK_STALE_SECONDS),

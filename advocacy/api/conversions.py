@@ -244,7 +244,19 @@ def _settings() -> ConversionSettings:
         link_max_age_days=config["LINK_MAX_AGE_DAYS"],
         ip_key=config["SECRET_KEY"].encode(),
         velocity_limit=config["VELOCITY_LIMIT_PER_DAY"],
+        click_wait_seconds=_click_wait_seconds(config),
     )
+
+
+def _click_wait_seconds(config: Any) -> float:
+    """How long a ref waits for its click to be stored: only while clicks are written
+    behind the redirect (CLICK_FLUSH_MS on PostgreSQL); CLICK_WAIT_MS, or two flushes and
+    a quarter of a second."""
+    flush_ms = config["CLICK_FLUSH_MS"]
+    if not flush_ms or db.engine.dialect.name != "postgresql":
+        return 0.0
+    wait_ms = config.get("CLICK_WAIT_MS")
+    return (2 * flush_ms + 250 if wait_ms is None else wait_ms) / 1000
 
 
 # --- routes -----------------------------------------------------------------------------

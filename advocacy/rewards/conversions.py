@@ -43,6 +43,7 @@ class ConversionSettings:
     link_max_age_days: int
     ip_key: bytes  # SECRET_KEY: IPs are compared as keyed hashes, like clicks
     velocity_limit: int
+    click_wait_seconds: float = 0.0  # a ref's click written behind: how long to wait for it
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,11 @@ def attribute(
             invitee_new=invitee.new,
         ),
         occurred_at=report["occurred_at"],
-        settings=TokenSettings(settings.signing_keys, settings.link_max_age_days * 86400),
+        settings=TokenSettings(
+            settings.signing_keys,
+            settings.link_max_age_days * 86400,
+            settings.click_wait_seconds,
+        ),
     )
 
 

@@ -8,6 +8,7 @@ revoked, or whose advocate was withdrawn, before the conversion count for nothin
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from advocacy.types import DbSession
 # The longest attribution window a campaign may have: no click older than this counts.
 MAX_WINDOW = timedelta(days=365)
 MAX_VISITOR_CLICKS = 100
+# While a ref's click is awaited (written behind the redirect), read again this often.
+CLICK_POLL_SECONDS = 0.025
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Evidence:
 class TokenSettings:
     signing_keys: Sequence[str]
     link_max_age_seconds: int
+    # Clicks written behind the redirect: how long a ref waits for its click to be stored.
+    click_wait_seconds: float = 0.0
 
 
 _LINK_COLUMNS = (
@@ -140,27 +145,25 @@ def _ref_touches(
     except tokens.InvalidToken:
         problems.append("invalid_ref")
         return []
-    # The link, and its click the ref stands for, in one query: the visitor's own click on
-    # the link if we know them, else the latest click on it before the conversion.
-    row = session.execute(
-        _REF_WITH_VISITOR if evidence.visitor_id else _REF,
+    cookie = _cookie(evidence, settings)
+    # A cookie for this link names its click even before the row is written: no wait.
+    waits = cookie is None or cookie.link_id != link_id
+    row = _ref_row(
+        session,
         {
             "link_id": link_id,
             "workspace_id": workspace_id,
             "occurred_at": occurred_at,
             "visitor_id": evidence.visitor_id,
         },
-    ).first()
+        evidence,
+        settings.click_wait_seconds if waits else 0.0,
+    )
     # A renewed link has a new token; another workspace's link is unknown here.
     if row is None or not hmac.compare_digest(row.token, evidence.ref):
         problems.append("invalid_ref")
         return []
-    click = None
-    if evidence.visitor_id and row.mine_id is not None:
-        click = _Click(row.mine_id, row.mine_at)
-    elif row.latest_id is not None:
-        click = _Click(row.latest_id, row.latest_at)
-    cookie = _cookie(evidence, settings)
+    click = _ref_click(row, evidence.visitor_id)
     if _in_flight(cookie, link_id, click, occurred_at):
         # The attribution cookie names a later click on this very link, not written yet
         # (clicks are written behind the redirect): that click is the visit.
@@ -170,6 +173,33 @@ def _ref_touches(
         problems.append("no_matching_click")
         return []
     return [_touch("ref", row, click.clicked_at, click.id)]
+
+
+def _ref_row(session: DbSession, params: dict[str, Any], evidence: Evidence, wait: float) -> Any:
+    """The ref's link, with the click the ref stands for (one query): the visitor's own
+    click on the link if we know them, else the latest click on it before the conversion.
+
+    While that click is not stored (clicks are written behind the redirect: it may be on its
+    way), the query is read again for up to ``wait`` seconds."""
+    query = _REF_WITH_VISITOR if evidence.visitor_id else _REF
+    deadline = time.monotonic() + wait
+    while True:
+        row = session.execute(query, params).first()
+        if row is None or not hmac.compare_digest(row.token, evidence.ref or ""):
+            return row
+        stored = row.mine_id if evidence.visitor_id else row.latest_id
+        left = deadline - time.monotonic()
+        if stored is not None or left <= 0:
+            return row
+        time.sleep(min(CLICK_POLL_SECONDS, left))
+
+
+def _ref_click(row: Any, visitor_id: str | None) -> _Click | None:
+    if visitor_id and row.mine_id is not None:
+        return _Click(row.mine_id, row.mine_at)
+    if row.latest_id is not None:
+        return _Click(row.latest_id, row.latest_at)
+    return None
 
 
 def _cookie(evidence: Evidence, settings: TokenSettings) -> tokens.AttributionRef | None:

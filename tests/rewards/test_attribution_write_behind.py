@@ -8,6 +8,7 @@ Here the recorder writes only when the test says so (a flush period of a minute)
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -23,13 +24,17 @@ from tests.rewards.live import Live, count_rows, live_program
 A_MINUTE_MS = 60_000
 
 
-@pytest.fixture
-def buffered(app: Any, database_url: str) -> Iterator[Live]:
+def _served(database_url: str, flush_ms: int) -> Iterator[Live]:
     if not database_url.startswith("postgresql"):
         pytest.skip("clicks are written behind on PostgreSQL only")
-    config = {"CLICK_FLUSH_MS": A_MINUTE_MS, "LINK_CACHE_SECONDS": 5}
+    config = {"CLICK_FLUSH_MS": flush_ms, "LINK_CACHE_SECONDS": 5}
     with live_program(database_url, config, hold_days=0) as live:
         yield live
+
+
+@pytest.fixture
+def buffered(app: Any, database_url: str) -> Iterator[Live]:
+    yield from _served(database_url, A_MINUTE_MS)
 
 
 def _click(live: Live) -> dict[str, str]:
@@ -109,3 +114,49 @@ def test_a_conversion_right_after_its_click_is_attributed_as_a_second_later(
     # The cookie knows its click's time to the second; the row to the microsecond.
     assert abs((_touched(early) - _touched(later)).total_seconds()) < 1
     assert _touched(early) <= _touched(later)
+
+
+# The recorder's own thread writes every half second; a ref waits for its click up to
+# two flushes and a quarter of a second (CLICK_WAIT_MS unset).
+HALF_A_SECOND_MS = 500
+
+
+@pytest.fixture
+def flushing(app: Any, database_url: str) -> Iterator[Live]:
+    yield from _served(database_url, HALF_A_SECOND_MS)
+
+
+def _new_link(live: Live) -> str:
+    """A token of a link of Ann's with no click yet (another channel)."""
+    status, _, campaigns = live.call("GET", "/api/v1/campaigns")
+    assert status == 200, campaigns
+    path = f"/api/v1/campaigns/{campaigns['items'][0]['id']}/links"
+    status, _, link = live.call("POST", path, {"advocate": "ann", "channel": "sms"})
+    assert status == 201, link
+    return str(link["token"])
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        pytest.param(("ref",), id="ref"),
+        pytest.param(("ref", "visitor_id"), id="ref-visitor"),
+    ],
+)
+def test_a_ref_without_the_cookie_right_after_its_click_waits_for_it(
+    flushing, database_url, evidence
+):
+    # A new link's first click, its ref (and the visitor id) posted at once, without the
+    # cookie: the click's row is still queued (written within half a second).
+    flushing.token = _new_link(flushing)
+    cookies = _click(flushing)
+    sent = {"ref": flushing.token, "visitor_id": cookies["adv_vid"]}
+    sent = {name: sent[name] for name in evidence}
+
+    early = _purchase(flushing, "zoe", **sent)
+    time.sleep(2 * HALF_A_SECOND_MS / 1000)
+    later = _purchase(flushing, "yan", **sent)
+
+    assert _attribution(early) == _attribution(later)
+    assert early["referral"]["touched_at"] == later["referral"]["touched_at"]
+    assert early["referral"]["click_id"] == later["referral"]["click_id"]
