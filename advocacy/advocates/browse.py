@@ -103,7 +103,7 @@ def browse_advocates(
         next_cursor = (
             encode_cursor(int(last[3])) if key is None else encode_cursor(last[4], int(last[3]))
         )
-    views = service._views(snapshot, [tuple(row[:4]) for row in rows[:limit]], resolved)
+    views = service._views(snapshot, [tuple(row[:4]) for row in rows[:limit]], objective, resolved)
     return snapshot, views, next_cursor
 
 
