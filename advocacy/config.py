@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -112,16 +112,71 @@ def _dev_secret(instance_path: Path) -> str:
     return value
 
 
-def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
-    """Turn environment variables into Flask configuration.
+def _log_level(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name, default).strip().upper() or default
 
-    Raises ``ConfigError`` when the service must not start (no SECRET_KEY
-    outside development, an unknown environment, a malformed number).
-    """
+
+def _optional(env: Mapping[str, str], name: str, default: None) -> str | None:
+    return env.get(name, "").strip() or default
+
+
+def _int_if_set(env: Mapping[str, str], name: str, default: None) -> int | None:
+    """An optional whole number: unset means "derive it" (the default, None)."""
+    return _int_or_zero(env, name, 0) if env.get(name, "").strip() else default
+
+
+def _off_in_test(default: int) -> Callable[[str], int]:
+    """A default that is 0 (off) under ADVOCACY_ENV=test."""
+    return lambda environment: 0 if environment == "test" else default
+
+
+# The plain settings: (name, reader, default). A default may be a function of the
+# environment name. Settings with rules across several variables are read by the
+# named steps of ``load_settings`` below.
+SETTINGS_TABLE: tuple[tuple[str, Callable[..., Any], Any], ...] = (
+    ("REDIS_URL", _optional, None),
+    ("MAX_CONTENT_LENGTH", _int, DEFAULT_MAX_CONTENT_LENGTH),
+    ("IMPORT_MAX_ROW_BYTES", _int, DEFAULT_IMPORT_MAX_ROW_BYTES),
+    ("IMPORT_MAX_ROW_CELLS", _int, DEFAULT_IMPORT_MAX_ROW_CELLS),
+    ("IMPORT_MAX_CONTENT_LENGTH", _int, DEFAULT_IMPORT_MAX_CONTENT_LENGTH),
+    ("LOG_LEVEL", _log_level, "INFO"),
+    ("LINK_MAX_AGE_DAYS", _int, DEFAULT_LINK_MAX_AGE_DAYS),
+    # Tests change links and campaigns between clicks and expect to see it at once.
+    ("LINK_CACHE_SECONDS", _int_or_zero, _off_in_test(DEFAULT_LINK_CACHE_SECONDS)),
+    # Clicks written behind the redirect, every this many ms (PostgreSQL; 0 = inline).
+    # Tests read a click right after following a link.
+    ("CLICK_FLUSH_MS", _int_or_zero, _off_in_test(DEFAULT_CLICK_FLUSH_MS)),
+    # How long a conversion's ref waits for its click still being written behind;
+    # unset: 2 x CLICK_FLUSH_MS + 250 ms (see click_wait_seconds).
+    ("CLICK_WAIT_MS", _int_if_set, None),
+    # While the database is away: how old a cached link state may be served, and for
+    # how many seconds of clicks (at the recent rate) ids are reserved ahead.
+    ("LINK_STALE_SECONDS", _int, DEFAULT_LINK_STALE_SECONDS),
+    ("CLICK_ID_RESERVE_SECONDS", _int, DEFAULT_CLICK_ID_RESERVE_SECONDS),
+    ("TRUSTED_PROXY_HOPS", _int_or_zero, 0),
+    ("CLICK_RATE_LIMIT", _rate_limit, DEFAULT_CLICK_RATE_LIMIT),
+    ("IMPORT_RATE_LIMIT", _rate_limit, DEFAULT_IMPORT_RATE_LIMIT),
+    ("BATCH_RATE_LIMIT", _rate_limit, DEFAULT_BATCH_RATE_LIMIT),
+    ("INVALID_LINK_RATE_LIMIT", _rate_limit, DEFAULT_INVALID_LINK_RATE_LIMIT),
+    ("VELOCITY_LIMIT_PER_DAY", _int, DEFAULT_VELOCITY_LIMIT_PER_DAY),
+    ("IDEMPOTENCY_WAIT_MS", _int, DEFAULT_IDEMPOTENCY_WAIT_MS),
+    ("WEBHOOK_MAX_ATTEMPTS", _int, DEFAULT_WEBHOOK_MAX_ATTEMPTS),
+    ("WEBHOOK_RETRY_BASE_SECONDS", _int, DEFAULT_WEBHOOK_RETRY_BASE_SECONDS),
+    ("WEBHOOK_TIMEOUT_SECONDS", _int, DEFAULT_WEBHOOK_TIMEOUT_SECONDS),
+    # Failed console sign-ins, per client IP and per email address.
+    ("STAFF_SIGN_IN_IP_LIMIT", _rate_limit, DEFAULT_STAFF_SIGN_IN_IP_LIMIT),
+    ("STAFF_SIGN_IN_ACCOUNT_LIMIT", _rate_limit, DEFAULT_STAFF_SIGN_IN_ACCOUNT_LIMIT),
+)
+
+
+def _environment(env: Mapping[str, str]) -> str:
     environment = env.get("ADVOCACY_ENV", "production").strip().lower()
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"ADVOCACY_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    return environment
 
+
+def _secret_key(env: Mapping[str, str], environment: str, instance_path: Path) -> str:
     secret_key = env.get("SECRET_KEY", "").strip()
     if not secret_key:
         if environment == "production":
@@ -129,24 +184,33 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
                 "SECRET_KEY is required outside development "
                 "(set ADVOCACY_ENV=development for a local secret)"
             )
-        secret_key = _dev_secret(instance_path)
-    elif environment == "production" and len(secret_key) < 32:
+        return _dev_secret(instance_path)
+    if environment == "production" and len(secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters in production")
+    return secret_key
 
+
+def _database_url(env: Mapping[str, str], instance_path: Path) -> str:
     database_url = env.get("DATABASE_URL", "").strip()
     if not database_url:
-        database_url = f"sqlite:///{instance_path / 'advocacy.sqlite3'}"
-    elif database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        return f"sqlite:///{instance_path / 'advocacy.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix) :]
+    return database_url
 
+
+def _signing_keys(env: Mapping[str, str], environment: str, secret_key: str) -> list[str]:
     signing_keys = [k.strip() for k in env.get("REFERRAL_SIGNING_KEYS", "").split(",") if k.strip()]
     if not signing_keys:
         if environment == "production":
             raise ConfigError("REFERRAL_SIGNING_KEYS is required outside development")
         signing_keys = [secret_key]
+    return signing_keys
 
+
+def _guarded_settings(env: Mapping[str, str], environment: str) -> dict[str, Any]:
+    """The settings with a minimum or a production-only rule."""
     idempotency_ttl = _int(env, "IDEMPOTENCY_TTL_HOURS", MIN_IDEMPOTENCY_TTL_HOURS)
     if idempotency_ttl < MIN_IDEMPOTENCY_TTL_HOURS:
         raise ConfigError(f"IDEMPOTENCY_TTL_HOURS must be at least {MIN_IDEMPOTENCY_TTL_HOURS}")
@@ -157,79 +221,46 @@ def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]
     allow_private_webhooks = _flag(env, "WEBHOOK_ALLOW_PRIVATE_TARGETS")
     if allow_private_webhooks and environment == "production":
         raise ConfigError("WEBHOOK_ALLOW_PRIVATE_TARGETS is for tests; never in production")
-
     return {
-        "ADVOCACY_ENV": environment,
-        "SECRET_KEY": secret_key,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "REFERRAL_SIGNING_KEYS": signing_keys,
-        "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
-        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
-        "IMPORT_MAX_ROW_BYTES": _int(env, "IMPORT_MAX_ROW_BYTES", DEFAULT_IMPORT_MAX_ROW_BYTES),
-        "IMPORT_MAX_ROW_CELLS": _int(env, "IMPORT_MAX_ROW_CELLS", DEFAULT_IMPORT_MAX_ROW_CELLS),
-        "IMPORT_MAX_CONTENT_LENGTH": _int(
-            env, "IMPORT_MAX_CONTENT_LENGTH", DEFAULT_IMPORT_MAX_CONTENT_LENGTH
-        ),
-        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
-        "LINK_MAX_AGE_DAYS": _int(env, "LINK_MAX_AGE_DAYS", DEFAULT_LINK_MAX_AGE_DAYS),
-        # Tests change links and campaigns between clicks and expect to see it at once.
-        "LINK_CACHE_SECONDS": _int_or_zero(
-            env, "LINK_CACHE_SECONDS", 0 if environment == "test" else DEFAULT_LINK_CACHE_SECONDS
-        ),
-        # Clicks written behind the redirect, every this many ms (PostgreSQL; 0 = inline).
-        # Tests read a click right after following a link.
-        "CLICK_FLUSH_MS": _int_or_zero(
-            env, "CLICK_FLUSH_MS", 0 if environment == "test" else DEFAULT_CLICK_FLUSH_MS
-        ),
-        # How long a conversion's ref waits for its click still being written behind;
-        # unset: 2 x CLICK_FLUSH_MS + 250 ms (see click_wait_seconds).
-        "CLICK_WAIT_MS": (
-            _int_or_zero(env, "CLICK_WAIT_MS", 0) if env.get("CLICK_WAIT_MS", "").strip() else None
-        ),
-        # While the database is away: how old a cached link state may be served, and for
-        # how many seconds of clicks (at the recent rate) ids are reserved ahead.
-        "LINK_STALE_SECONDS": _int(env, "LINK_STALE_SECONDS", DEFAULT_LINK_STALE_SECONDS),
-        "CLICK_ID_RESERVE_SECONDS": _int(
-            env, "CLICK_ID_RESERVE_SECONDS", DEFAULT_CLICK_ID_RESERVE_SECONDS
-        ),
-        "PUBLIC_BASE_URL": public_base_url,
-        "TRUSTED_PROXY_HOPS": _int_or_zero(env, "TRUSTED_PROXY_HOPS", 0),
-        "CLICK_RATE_LIMIT": _rate_limit(env, "CLICK_RATE_LIMIT", DEFAULT_CLICK_RATE_LIMIT),
-        "IMPORT_RATE_LIMIT": _rate_limit(env, "IMPORT_RATE_LIMIT", DEFAULT_IMPORT_RATE_LIMIT),
-        "BATCH_RATE_LIMIT": _rate_limit(env, "BATCH_RATE_LIMIT", DEFAULT_BATCH_RATE_LIMIT),
-        "INVALID_LINK_RATE_LIMIT": _rate_limit(
-            env, "INVALID_LINK_RATE_LIMIT", DEFAULT_INVALID_LINK_RATE_LIMIT
-        ),
-        "VELOCITY_LIMIT_PER_DAY": _int(
-            env, "VELOCITY_LIMIT_PER_DAY", DEFAULT_VELOCITY_LIMIT_PER_DAY
-        ),
         "IDEMPOTENCY_TTL_HOURS": idempotency_ttl,
-        "IDEMPOTENCY_WAIT_MS": _int(env, "IDEMPOTENCY_WAIT_MS", DEFAULT_IDEMPOTENCY_WAIT_MS),
-        "WEBHOOK_MAX_ATTEMPTS": _int(env, "WEBHOOK_MAX_ATTEMPTS", DEFAULT_WEBHOOK_MAX_ATTEMPTS),
-        "WEBHOOK_RETRY_BASE_SECONDS": _int(
-            env, "WEBHOOK_RETRY_BASE_SECONDS", DEFAULT_WEBHOOK_RETRY_BASE_SECONDS
-        ),
-        "WEBHOOK_TIMEOUT_SECONDS": _int(
-            env, "WEBHOOK_TIMEOUT_SECONDS", DEFAULT_WEBHOOK_TIMEOUT_SECONDS
-        ),
+        "PUBLIC_BASE_URL": public_base_url,
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": allow_private_webhooks,
-        # Staff console sessions: the cookie only over HTTPS outside development, never
-        # readable by scripts, not sent on cross-site subrequests.
+    }
+
+
+def _session_settings(environment: str) -> dict[str, Any]:
+    """Staff console sessions: the cookie only over HTTPS outside development, never
+    readable by scripts, not sent on cross-site subrequests. The cookie is set at
+    sign-in and lives as long as the server-side session (an absolute 12 hours); not
+    re-sent with every response, public pages included."""
+    return {
         "SESSION_COOKIE_SECURE": environment != "development",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=STAFF_SESSION_HOURS),
-        # The cookie is set at sign-in and lives as long as the server-side session (an
-        # absolute 12 hours); not re-sent with every response, public pages included.
         "SESSION_REFRESH_EACH_REQUEST": False,
-        # Failed console sign-ins, per client IP and per email address.
-        "STAFF_SIGN_IN_IP_LIMIT": _rate_limit(
-            env, "STAFF_SIGN_IN_IP_LIMIT", DEFAULT_STAFF_SIGN_IN_IP_LIMIT
-        ),
-        "STAFF_SIGN_IN_ACCOUNT_LIMIT": _rate_limit(
-            env, "STAFF_SIGN_IN_ACCOUNT_LIMIT", DEFAULT_STAFF_SIGN_IN_ACCOUNT_LIMIT
-        ),
     }
+
+
+def load_settings(env: Mapping[str, str], instance_path: Path) -> dict[str, Any]:
+    """Turn environment variables into Flask configuration.
+
+    Raises ``ConfigError`` when the service must not start (no SECRET_KEY
+    outside development, an unknown environment, a malformed number).
+    """
+    environment = _environment(env)
+    secret_key = _secret_key(env, environment, instance_path)
+    settings: dict[str, Any] = {
+        "ADVOCACY_ENV": environment,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": _database_url(env, instance_path),
+        "REFERRAL_SIGNING_KEYS": _signing_keys(env, environment, secret_key),
+    }
+    settings.update(_guarded_settings(env, environment))
+    for name, read, default in SETTINGS_TABLE:
+        settings[name] = read(env, name, default(environment) if callable(default) else default)
+    settings.update(_session_settings(environment))
+    return settings
 
 
 def is_sqlite(database_url: str) -> bool:

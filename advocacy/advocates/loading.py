@@ -144,7 +144,7 @@ def load_workspace(
     """
     dialect = session.get_bind().dialect.name
     nan = _nan(dialect)
-    ws = {"ws": workspace_id} if dialect != "postgresql" else {"ws": workspace_id}
+    ws = {"ws": workspace_id}
     where = "WHERE workspace_id = :ws" if dialect != "postgresql" else "WHERE workspace_id = %(ws)s"
     customers = fetch_columns(
         session,
@@ -155,7 +155,37 @@ def load_workspace(
     order = np.argsort(customers["id"], kind="stable")
     ids = customers["id"][order].astype(np.int64)
     arrays: dict[str, Any] = {"n": ids.size, "now": now, "followers": customers["followers"][order]}
+    arrays.update(_load_connections(session, ids, dialect, f"FROM connections {where}", ws))
+    if not with_signals:
+        return LoadedWorkspace(RankingInput(**arrays), ids)
+    kind_case = " ".join(f"WHEN '{k}' THEN {code}" for k, code in EVENT_KIND_CODES.items())
+    event_columns = [
+        Column("customer", "customer_id", "int8"),
+        Column("kind", f"CASE kind {kind_case} ELSE {EVENT_KIND_CODES['other']} END", "int2"),
+        Column("value", f"COALESCE(CAST(value AS float), {nan})", "float8"),
+        Column("amount", f"COALESCE(CAST(amount AS float), {nan})", "float8"),
+        Column("time", _epoch(dialect, "occurred_at"), "float8"),
+    ]
+    arrays.update(
+        _load_per_customer(
+            session, ids, "ev_", event_columns, f"FROM engagement_events {where}", ws
+        )
+    )
+    mention_columns = [
+        Column("customer", "customer_id", "int8"),
+        Column("sentiment", "sentiment", "float8"),
+        Column("time", _epoch(dialect, "occurred_at"), "float8"),
+    ]
+    mentions_from = f"FROM mentions {where} AND customer_id IS NOT NULL"
+    arrays.update(_load_per_customer(session, ids, "m_", mention_columns, mentions_from, ws))
+    return LoadedWorkspace(RankingInput(**arrays), ids)
 
+
+def _load_connections(
+    session: DbSession, ids: np.ndarray, dialect: str, from_sql: str, params: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """The ``c_`` arrays: connections between two loaded customers, as their positions."""
+    nan = _nan(dialect)
     connections = fetch_columns(
         session,
         [
@@ -167,66 +197,39 @@ def load_workspace(
             Column("messages", "messages", "int4"),
             Column("follows", "follows", "bool"),
             Column("sentiment", f"COALESCE(sentiment, {nan})", "float8"),
-            Column("last", f"COALESCE({_epoch(dialect, 'last_interaction_at')}, {nan})", "float8"),
+            Column(
+                "last_time", f"COALESCE({_epoch(dialect, 'last_interaction_at')}, {nan})", "float8"
+            ),
         ],
-        f"FROM connections {where}",
-        ws,
+        from_sql,
+        params,
     )
-    source, found_s = _index(ids, connections["source"])
-    target, found_t = _index(ids, connections["target"])
+    source, found_s = _index(ids, connections.pop("source"))
+    target, found_t = _index(ids, connections.pop("target"))
     keep = found_s & found_t
-    arrays.update(
-        c_source=source[keep],
-        c_target=target[keep],
-        c_replies=connections["replies"][keep],
-        c_likes=connections["likes"][keep],
-        c_shares=connections["shares"][keep],
-        c_messages=connections["messages"][keep],
-        c_follows=connections["follows"][keep],
-        c_sentiment=connections["sentiment"][keep],
-        c_last_time=connections["last"][keep],
-    )
-    if with_signals:
-        kind_case = " ".join(f"WHEN '{k}' THEN {code}" for k, code in EVENT_KIND_CODES.items())
-        events = fetch_columns(
-            session,
-            [
-                Column("customer", "customer_id", "int8"),
-                Column(
-                    "kind", f"CASE kind {kind_case} ELSE {EVENT_KIND_CODES['other']} END", "int2"
-                ),
-                Column("value", f"COALESCE(CAST(value AS float), {nan})", "float8"),
-                Column("amount", f"COALESCE(CAST(amount AS float), {nan})", "float8"),
-                Column("time", _epoch(dialect, "occurred_at"), "float8"),
-            ],
-            f"FROM engagement_events {where}",
-            ws,
-        )
-        index, found = _index(ids, events["customer"])
-        arrays.update(
-            ev_customer=index[found],
-            ev_kind=events["kind"][found],
-            ev_value=events["value"][found],
-            ev_amount=events["amount"][found],
-            ev_time=events["time"][found],
-        )
-        mentions = fetch_columns(
-            session,
-            [
-                Column("customer", "customer_id", "int8"),
-                Column("sentiment", "sentiment", "float8"),
-                Column("time", _epoch(dialect, "occurred_at"), "float8"),
-            ],
-            f"FROM mentions {where} AND customer_id IS NOT NULL",
-            ws,
-        )
-        index, found = _index(ids, mentions["customer"])
-        arrays.update(
-            m_customer=index[found],
-            m_sentiment=mentions["sentiment"][found],
-            m_time=mentions["time"][found],
-        )
-    return LoadedWorkspace(RankingInput(**arrays), ids)
+    return {
+        "c_source": source[keep],
+        "c_target": target[keep],
+        **{f"c_{name}": values[keep] for name, values in connections.items()},
+    }
+
+
+def _load_per_customer(
+    session: DbSession,
+    ids: np.ndarray,
+    prefix: str,
+    columns: list[Column],
+    from_sql: str,
+    params: dict[str, Any],
+) -> dict[str, np.ndarray]:
+    """The rows of loaded customers, one ``prefix + name`` array per column; the
+    ``customer`` column becomes the customer's position in ``ids``."""
+    rows = fetch_columns(session, columns, from_sql, params)
+    index, found = _index(ids, rows.pop("customer"))
+    return {
+        f"{prefix}customer": index[found],
+        **{f"{prefix}{name}": values[found] for name, values in rows.items()},
+    }
 
 
 @dataclass

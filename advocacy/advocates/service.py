@@ -259,22 +259,7 @@ def select_for_campaign(
     """Choose k advocates from the latest snapshot over the current interaction graph."""
     snapshot = latest_snapshot(session, workspace_id=workspace_id)
     resolved = weights_for(objective, weights)
-    value_col = getattr(AdvocateScore, f"score_{objective}")
-    rows = session.execute(
-        select(
-            AdvocateScore.customer_id,
-            AdvocateScore.eligible,
-            AdvocateScore.gate,
-            AdvocateScore.share_probability,
-            value_col,
-            *(getattr(AdvocateScore, c) for c in COMPONENT_NAMES),
-        ).where(AdvocateScore.snapshot_id == snapshot.id)
-    ).all()
-    if any(row.share_probability is None for row in rows):
-        raise Unprocessable(
-            "The latest ranking predates the expected-value model: rank again first.",
-            errors={"snapshot": ["POST /api/v1/advocates/rank, then select."]},
-        )
+    rows = _selection_rows(session, snapshot, objective)
     loaded = load_workspace(
         session,
         workspace_id=workspace_id,
@@ -282,41 +267,13 @@ def select_for_campaign(
         with_signals=False,
     )
     ids = loaded.customer_ids
-    n = ids.size
-    stored = np.array([row[0] for row in rows], dtype=np.int64)
-    index = np.searchsorted(ids, stored).clip(0, max(n - 1, 0))
-    present = (ids[index] == stored) if n else np.zeros(stored.size, dtype=bool)
-    index = index[present]  # customers erased since the snapshot drop out
-
-    def column(position: int, dtype: Any = np.float64) -> np.ndarray:
-        out = np.zeros(n, dtype=dtype)
-        out[index] = np.array([row[position] for row in rows], dtype=dtype)[present]
-        return out
-
-    eligible, gate = column(1, bool), column(2, np.int16)
-    share, value = column(3), column(4)
-    components = {name: column(5 + j) for j, name in enumerate(COMPONENT_NAMES)}
+    eligible, gate, share, value, components = _aligned_columns(rows, ids)
     if weights is not None:
         tilt = custom_tilt(components, resolved)
         share, value = np.minimum(share * tilt, 1.0), value * tilt
-    external = dict(
-        session.execute(
-            select(Customer.id, Customer.external_id).where(
-                Customer.workspace_id == workspace_id, Customer.erased_at.is_(None)
-            )
-        )
-        .tuples()
-        .all()
+    external, by_external = _external_positions(
+        session, workspace_id, ids, [*exclude, *(candidates or [])]
     )
-    by_external = {
-        external[int(cid)]: i for i, cid in enumerate(ids.tolist()) if int(cid) in external
-    }
-    unknown = [e for e in [*exclude, *(candidates or [])] if e not in by_external]
-    if unknown:
-        raise Unprocessable(
-            "Unknown customers in exclude or candidates.",
-            errors={"customers": [f"Unknown customer {e!r}." for e in unknown[:20]]},
-        )
     graph = build_interaction_graph(loaded.inp, params_from_dict(snapshot.params))
     listeners = listener_weights_from(components["sentiment"], gate != 0, objective)
     selection = select_advocates(
@@ -349,3 +306,70 @@ def select_for_campaign(
             k: v for k, v in selection.details.items() if isinstance(v, int | float | str | bool)
         },
     )
+
+
+def _selection_rows(session: DbSession, snapshot: RankingSnapshot, objective: str) -> list[Any]:
+    """(customer, eligible, gate, share probability, value, components...) of the snapshot."""
+    value_col = getattr(AdvocateScore, f"score_{objective}")
+    rows = session.execute(
+        select(
+            AdvocateScore.customer_id,
+            AdvocateScore.eligible,
+            AdvocateScore.gate,
+            AdvocateScore.share_probability,
+            value_col,
+            *(getattr(AdvocateScore, c) for c in COMPONENT_NAMES),
+        ).where(AdvocateScore.snapshot_id == snapshot.id)
+    ).all()
+    if any(row.share_probability is None for row in rows):
+        raise Unprocessable(
+            "The latest ranking predates the expected-value model: rank again first.",
+            errors={"snapshot": ["POST /api/v1/advocates/rank, then select."]},
+        )
+    return list(rows)
+
+
+def _aligned_columns(
+    rows: Sequence[Any], ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The snapshot's columns aligned on the loaded customer ids (eligible, gate, share,
+    value, components); customers erased since the snapshot drop out."""
+    n = ids.size
+    stored = np.array([row[0] for row in rows], dtype=np.int64)
+    index = np.searchsorted(ids, stored).clip(0, max(n - 1, 0))
+    present = (ids[index] == stored) if n else np.zeros(stored.size, dtype=bool)
+    index = index[present]
+
+    def column(position: int, dtype: Any = np.float64) -> np.ndarray:
+        out = np.zeros(n, dtype=dtype)
+        out[index] = np.array([row[position] for row in rows], dtype=dtype)[present]
+        return out
+
+    components = {name: column(5 + j) for j, name in enumerate(COMPONENT_NAMES)}
+    return column(1, bool), column(2, np.int16), column(3), column(4), components
+
+
+def _external_positions(
+    session: DbSession, workspace_id: int, ids: np.ndarray, named: list[str]
+) -> tuple[dict[int, str], dict[str, int]]:
+    """Customer id -> external id, and external id -> position in ``ids``; every named
+    external id (exclude, candidates) must be known."""
+    external = dict(
+        session.execute(
+            select(Customer.id, Customer.external_id).where(
+                Customer.workspace_id == workspace_id, Customer.erased_at.is_(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    by_external = {
+        external[int(cid)]: i for i, cid in enumerate(ids.tolist()) if int(cid) in external
+    }
+    unknown = [e for e in named if e not in by_external]
+    if unknown:
+        raise Unprocessable(
+            "Unknown customers in exclude or candidates.",
+            errors={"customers": [f"Unknown customer {e!r}." for e in unknown[:20]]},
+        )
+    return external, by_external

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.api.common import PageArgsSchema
+from advocacy.api.common import PageArgsSchema, page_schema
 from advocacy.api.enrollment_schemas import (
     EnrollArgsSchema,
     EnrollmentListArgsSchema,
@@ -244,9 +244,7 @@ class CampaignSchema(ma.Schema):
         }
 
 
-class CampaignPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(CampaignSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+CampaignPageSchema = page_schema("CampaignPageSchema", CampaignSchema)
 
 
 class AuditEntrySchema(ma.Schema):
@@ -266,9 +264,7 @@ class AuditEntrySchema(ma.Schema):
     new_value = ma.fields.Raw(allow_none=True)
 
 
-class AuditPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(AuditEntrySchema))
-    next_cursor = ma.fields.String(allow_none=True)
+AuditPageSchema = page_schema("AuditPageSchema", AuditEntrySchema)
 
 
 # --- routes ---------------------------------------------------------------

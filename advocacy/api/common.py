@@ -35,3 +35,13 @@ class BatchSummarySchema(ma.Schema):
 class BatchResultSchema(ma.Schema):
     summary = ma.fields.Nested(BatchSummarySchema)
     results = ma.fields.List(ma.fields.Nested(ItemResultSchema))
+
+
+def page_schema(name: str, item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The page envelope of a list endpoint: ``items`` and the ``next_cursor`` to pass back
+    (null on the last page). ``name`` is the class name, so the OpenAPI component keeps it."""
+    fields = {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "next_cursor": ma.fields.String(allow_none=True),
+    }
+    return type(name, (ma.Schema,), fields)

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.api.common import ItemResultSchema, PageArgsSchema
+from advocacy.api.common import ItemResultSchema, PageArgsSchema, page_schema
 from advocacy.api.privacy import ConnectionSchema, CustomerExportSchema, CustomerSchema
 from advocacy.customers import schemas as ins
 from advocacy.customers import service
@@ -24,9 +24,7 @@ from advocacy.web.views import forget_cached_links
 blp = ApiBlueprint("customers", __name__, url_prefix="/api/v1/customers", description="Customers")
 
 
-class CustomerPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(CustomerSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+CustomerPageSchema = page_schema("CustomerPageSchema", CustomerSchema)
 
 
 class CustomerListArgsSchema(PageArgsSchema):
@@ -38,9 +36,7 @@ class CustomerWriteResultSchema(ma.Schema):
     customer = ma.fields.Nested(CustomerSchema)
 
 
-class ConnectionPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ConnectionSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+ConnectionPageSchema = page_schema("ConnectionPageSchema", ConnectionSchema)
 
 
 @blp.route("")

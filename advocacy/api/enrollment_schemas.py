@@ -6,7 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from advocacy.api.common import PageArgsSchema
+from advocacy.api.common import PageArgsSchema, page_schema
 from advocacy.fields import ExternalId
 from advocacy.graph.selection import STRATEGIES
 
@@ -124,6 +124,4 @@ class EnrollmentSchema(ma.Schema):
         }
 
 
-class EnrollmentPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(EnrollmentSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+EnrollmentPageSchema = page_schema("EnrollmentPageSchema", EnrollmentSchema)

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.api.common import PageArgsSchema
+from advocacy.api.common import PageArgsSchema, page_schema
 from advocacy.api.conversions import EarnedRewardSchema
 from advocacy.extensions import db
 from advocacy.fields import MAX_INT63, Text
@@ -46,9 +46,7 @@ class IssueSchema(ma.Schema):
     reason = Text(min_length=1, max_length=500, allow_none=True, load_default=None)
 
 
-class RewardPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(EarnedRewardSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+RewardPageSchema = page_schema("RewardPageSchema", EarnedRewardSchema)
 
 
 class AmountSchema(ma.Schema):

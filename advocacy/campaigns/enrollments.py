@@ -118,76 +118,18 @@ def _enroll_named(
     external_ids: list[str],
 ) -> EnrollmentReport:
     wanted = list(dict.fromkeys(external_ids))
-    known = {
-        row.external_id: row
-        for row in session.execute(
-            select(
-                Customer.id,
-                Customer.external_id,
-                Customer.consent_email,
-                Customer.consent_sms,
-                Customer.consent_social,
-            ).where(
-                Customer.workspace_id == campaign.workspace_id,
-                Customer.external_id.in_(wanted),
-                Customer.erased_at.is_(None),
-            )
-        )
-    }
-    scores: dict[int, Any] = {}
-    if snapshot is not None and known:
-        score_column = getattr(AdvocateScore, f"score_{campaign.objective}")
-        scores = {
-            row.customer_id: row
-            for row in session.execute(
-                select(
-                    AdvocateScore.customer_id,
-                    AdvocateScore.eligible,
-                    AdvocateScore.gate,
-                    score_column.label("score"),
-                ).where(
-                    AdvocateScore.snapshot_id == snapshot.id,
-                    AdvocateScore.customer_id.in_([row.id for row in known.values()]),
-                )
-            )
-        }
+    known = _named_customers(session, campaign, wanted)
+    scores = _snapshot_scores(session, campaign, snapshot, [row.id for row in known.values()])
     snapshot_id = snapshot.id if snapshot is not None else None
     version = snapshot.version if snapshot is not None else None
     results: list[dict[str, Any]] = []
     candidates: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     for external_id in wanted:
         row = known.get(external_id)
-        if row is None:
-            results.append(
-                _result(
-                    external_id,
-                    REFUSED,
-                    reason="unknown_customer",
-                    detail="No such customer in this workspace.",
-                )
-            )
-            continue
-        if not (row.consent_email or row.consent_sms or row.consent_social):
-            results.append(
-                _result(
-                    external_id,
-                    REFUSED,
-                    reason="no_contact_consent",
-                    detail="The customer has not consented to email, SMS or social contact.",
-                )
-            )
-            continue
-        score = scores.get(row.id)
-        if score is not None and not score.eligible:
-            gates = ", ".join(gate_names(score.gate)) or "not eligible"
-            results.append(
-                _result(
-                    external_id,
-                    REFUSED,
-                    reason="detractor",
-                    detail=f"Gated out as a detractor by ranking v{version}: {gates}.",
-                )
-            )
+        score = scores.get(row.id) if row is not None else None
+        refusal = _named_refusal(external_id, row, score, version)
+        if refusal is not None:
+            results.append(refusal)
             continue
         values = {
             "method": "manual",
@@ -203,9 +145,84 @@ def _enroll_named(
             note=None if score is not None else NOT_RANKED_YET,
         )
         results.append(result)
-        candidates.append((row.id, values, result))
+        candidates.append((known[external_id].id, values, result))
     _write_enrollments(session, campaign, actor, candidates)
     return EnrollmentReport("manual", snapshot, results)
+
+
+def _named_customers(session: DbSession, campaign: Campaign, wanted: list[str]) -> dict[str, Any]:
+    """The workspace's live customers among the external ids, with their consents."""
+    return {
+        row.external_id: row
+        for row in session.execute(
+            select(
+                Customer.id,
+                Customer.external_id,
+                Customer.consent_email,
+                Customer.consent_sms,
+                Customer.consent_social,
+            ).where(
+                Customer.workspace_id == campaign.workspace_id,
+                Customer.external_id.in_(wanted),
+                Customer.erased_at.is_(None),
+            )
+        )
+    }
+
+
+def _snapshot_scores(
+    session: DbSession,
+    campaign: Campaign,
+    snapshot: RankingSnapshot | None,
+    customer_ids: list[int],
+) -> dict[int, Any]:
+    """Eligibility, gate and the objective's score of the customers in the snapshot."""
+    if snapshot is None or not customer_ids:
+        return {}
+    score_column = getattr(AdvocateScore, f"score_{campaign.objective}")
+    return {
+        row.customer_id: row
+        for row in session.execute(
+            select(
+                AdvocateScore.customer_id,
+                AdvocateScore.eligible,
+                AdvocateScore.gate,
+                score_column.label("score"),
+            ).where(
+                AdvocateScore.snapshot_id == snapshot.id,
+                AdvocateScore.customer_id.in_(customer_ids),
+            )
+        )
+    }
+
+
+def _named_refusal(
+    external_id: str, row: Any, score: Any, version: int | None
+) -> dict[str, Any] | None:
+    """Why a named customer may not be enrolled, or None when they may."""
+    if row is None:
+        return _result(
+            external_id,
+            REFUSED,
+            reason="unknown_customer",
+            detail="No such customer in this workspace.",
+        )
+    if not (row.consent_email or row.consent_sms or row.consent_social):
+        return _result(
+            external_id,
+            REFUSED,
+            reason="no_contact_consent",
+            detail="The customer has not consented to email, SMS or social contact.",
+        )
+    if score is not None and not score.eligible:
+        gates = ", ".join(gate_names(score.gate)) or "not eligible"
+        return _result(
+            external_id,
+            REFUSED,
+            reason="detractor",
+            detail=f"Gated out as a detractor by ranking v{version}: {gates}.",
+        )
+    return None
 
 
 def preview_selection(

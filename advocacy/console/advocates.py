@@ -17,6 +17,7 @@ from sqlalchemy import select
 from advocacy.advocates import service
 from advocacy.advocates.browse import SORTS, browse_advocates
 from advocacy.api.links import LinkRequestSchema, public_base_url
+from advocacy.api.rewards import CustomerRewardsSchema
 from advocacy.campaigns.models import Campaign
 from advocacy.console import ranking
 from advocacy.console.access import current_principal, current_workspace, require_scope
@@ -151,8 +152,14 @@ def person(external_id: str) -> ResponseReturnValue:
         links=profile.customer_links(db.session, **whose),
         base_url=public_base_url(),
         referrals=profile.customer_referrals(db.session, **whose),
-        rewards=customer_rewards(
-            db.session, workspace_id=workspace.id, external_id=external_id, limit=20, cursor=None
+        rewards=CustomerRewardsSchema().dump(
+            customer_rewards(
+                db.session,
+                workspace_id=workspace.id,
+                external_id=external_id,
+                limit=20,
+                cursor=None,
+            )
         ),
         may_issue=current_principal().allows("write"),
     )

@@ -137,7 +137,38 @@ def _fill_postgresql(
     session: DbSession, rows: list[Counts], totals: Counts, tables: PeriodTables, ws: int, cid: int
 ) -> None:
     """One statement for the series and the totals."""
-    periods = tables.series
+    clicked = _clicked_per_period(ws, cid, tables.series)
+    active = _active_per_period(ws, cid, tables.series, clicked)
+    advocate_masks, person_masks = _period_masks(ws, active)
+    reach = _reach_per_period(person_masks)
+    active_counts = (
+        select(active.c.idx, func.count().label("advocates"))
+        .group_by(active.c.idx)
+        .subquery("active_counts")
+    )
+    query = (
+        select(
+            clicked.c.idx,
+            clicked.c.clicks,
+            clicked.c.visitors,
+            func.coalesce(active_counts.c.advocates, 0),
+            func.coalesce(reach.c.reach, 0),
+            _range_visitors(ws, cid, tables),
+            select(func.count(distinct(advocate_masks.c.advocate_id))).scalar_subquery(),
+            select(func.count(distinct(person_masks.c.source_id))).scalar_subquery(),
+        )
+        .outerjoin(active_counts, active_counts.c.idx == clicked.c.idx)
+        .outerjoin(reach, reach.c.idx == clicked.c.idx)
+    )
+    for idx, clicks, visitors, advocates, people, *whole in session.execute(query):
+        row = rows[idx]
+        row["clicks"], row["unique_visitors"] = int(clicks), int(visitors)
+        row["active_advocates"], row["reach"] = int(advocates), int(people)
+        totals["unique_visitors"], totals["active_advocates"], totals["reach"] = map(int, whole)
+
+
+def _clicked_per_period(ws: int, cid: int, periods: CTE) -> CTE:
+    """(idx, clicks, visitors, links clicked) of each period, one LATERAL scan per period."""
     per_period = (
         select(
             func.count().label("clicks"),
@@ -147,21 +178,29 @@ def _fill_postgresql(
         .where(_campaign_clicks(ws, cid), _within(Click.clicked_at, periods))
         .lateral("per_period")
     )
-    clicked = (
+    return (
         select(periods.c.idx, per_period.c.clicks, per_period.c.visitors, per_period.c.links)
         .select_from(periods.join(per_period, true()))
         .cte("clicked")
     )
+
+
+def _active_per_period(ws: int, cid: int, periods: CTE, clicked: CTE) -> CTE:
+    """(idx, advocate) of the advocates with an invite, share or click in each period."""
     clicked_link = (
         func.unnest(clicked.c.links).table_valued("link_id").render_derived("clicked_link")
     )
-    active = union(
+    return union(
         *_activity_sources(ws, cid, periods),
         select(clicked.c.idx, ReferralLink.advocate_id)
         .select_from(clicked)
         .join(clicked_link, true())
         .join(ReferralLink, ReferralLink.id == clicked_link.c.link_id),
     ).cte("active")
+
+
+def _period_masks(ws: int, active: CTE) -> tuple[CTE, CTE]:
+    """Each active advocate's periods as bitmasks, then OR-ed per connected person."""
     advocate_masks = (
         select(
             active.c.advocate_id,
@@ -187,6 +226,11 @@ def _fill_postgresql(
         .group_by(Connection.source_id, advocate_masks.c.chunk)
         .cte("person_masks")
     )
+    return advocate_masks, person_masks
+
+
+def _reach_per_period(person_masks: CTE) -> Any:
+    """(idx, reach): the people whose mask has the period's bit set."""
     # People sharing a mask are counted together: one row per distinct mask, not per person.
     mask_counts = (
         select(person_masks.c.chunk, person_masks.c.mask, func.count().label("people"))
@@ -194,7 +238,7 @@ def _fill_postgresql(
         .subquery("mask_counts")
     )
     bit = func.generate_series(0, MASK_BITS - 1).table_valued("position").render_derived("bit")
-    reach = (
+    return (
         select(
             (mask_counts.c.chunk * MASK_BITS + bit.c.position).label("idx"),
             func.sum(mask_counts.c.people).label("reach"),
@@ -204,15 +248,14 @@ def _fill_postgresql(
         .group_by("idx")
         .subquery("reach")
     )
-    active_counts = (
-        select(active.c.idx, func.count().label("advocates"))
-        .group_by(active.c.idx)
-        .subquery("active_counts")
-    )
+
+
+def _range_visitors(ws: int, cid: int, tables: PeriodTables) -> Any:
+    """The distinct visitors over the whole range, as a scalar subquery."""
     # DISTINCT in a subquery, not count(DISTINCT ...), which always sorts: over most of a
     # campaign's clicks the planner reads ix_clicks_campaign_visitor in visitor order, over a
     # short range it sorts the range's visitors from ix_clicks_campaign_time.
-    total_visitors = (
+    return (
         select(func.count())
         .select_from(
             select(Click.visitor_id)
@@ -226,25 +269,6 @@ def _fill_postgresql(
         )
         .scalar_subquery()
     )
-    query = (
-        select(
-            clicked.c.idx,
-            clicked.c.clicks,
-            clicked.c.visitors,
-            func.coalesce(active_counts.c.advocates, 0),
-            func.coalesce(reach.c.reach, 0),
-            total_visitors,
-            select(func.count(distinct(advocate_masks.c.advocate_id))).scalar_subquery(),
-            select(func.count(distinct(person_masks.c.source_id))).scalar_subquery(),
-        )
-        .outerjoin(active_counts, active_counts.c.idx == clicked.c.idx)
-        .outerjoin(reach, reach.c.idx == clicked.c.idx)
-    )
-    for idx, clicks, visitors, advocates, people, *whole in session.execute(query):
-        row = rows[idx]
-        row["clicks"], row["unique_visitors"] = int(clicks), int(visitors)
-        row["active_advocates"], row["reach"] = int(advocates), int(people)
-        totals["unique_visitors"], totals["active_advocates"], totals["reach"] = map(int, whole)
 
 
 def _bit(position: Any) -> ColumnElement[int]:
