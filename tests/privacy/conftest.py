@@ -14,7 +14,7 @@ from advocacy.customers.models import Customer
 from advocacy.links.clicks import hash_ip
 from advocacy.types import utcnow
 from advocacy.webhooks.service import dispatch_events
-from tests.experiments.helpers import definition, experiment_url
+from tests.experiments.helpers import ONE_WAY, TWO_WAY, definition, experiment_url, variant_of
 from tests.factories import allow_domains, enroll, make_campaign
 from tests.rewards.helpers import click, issue_link, purchase, report
 
@@ -106,7 +106,11 @@ def person(app: Any, api: Any, client: Any, session: Any, workspace: Any) -> Per
     allow_domains(session, workspace.id, "shop.example")
     _crm_data(api)
     campaign = make_campaign(session, workspace.id)
-    _ok(api.put(experiment_url(campaign.id), json=definition()), 200, 201)
+    # Zed's invitee reward is paid by the variant of Ann (the inviter), which the hash of
+    # the campaign id decides; ids differ between runs on PostgreSQL, so order the arms
+    # such that Ann's bucket is the two-way one (it pays the invitee).
+    arms = [ONE_WAY, TWO_WAY] if variant_of(campaign.id, "ann") == "two_way" else [TWO_WAY, ONE_WAY]
+    _ok(api.put(experiment_url(campaign.id), json=definition(variants=arms)), 200, 201)
     for advocate in ("ann", CRM_ID):
         enroll(session, campaign, advocate)
     _ok(
