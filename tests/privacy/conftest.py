@@ -115,7 +115,7 @@ def person(app: Any, api: Any, client: Any, session: Any, workspace: Any) -> Per
         enroll(session, campaign, advocate)
     _ok(
         api.post(
-            "/api/v1/webhooks", json={"url": "https://93.184.216.34/hooks", "event_types": []}
+            "/api/v1/webhooks", json={"url": "https://hooks.shop.example/hooks", "event_types": []}
         ),
         201,
     )
