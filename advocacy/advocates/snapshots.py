@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from advocacy.graph.attitude import AttitudeFacts
 from advocacy.graph.components import Components
 from advocacy.graph.engagement import EngagementFacts
 from advocacy.graph.influence import InfluenceFacts
@@ -118,6 +119,7 @@ def page_components(
         ),
         engagement_facts=groups["engagement_facts"],
         sentiment_facts=groups["sentiment_facts"],
+        attitude_facts=AttitudeFacts.unknown(m),
         influence_facts=groups["influence_facts"],
         graph=groups["graph"],
     )

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from advocacy.graph.attitude import AttitudeFacts, compute_attitude
 from advocacy.graph.engagement import EngagementFacts, compute_engagement
 from advocacy.graph.influence import InfluenceFacts, compute_influence
 from advocacy.graph.inputs import RankingInput, RankingParams
@@ -52,6 +53,7 @@ class Components:
     conversions: np.ndarray
     engagement_facts: EngagementFacts
     sentiment_facts: SentimentFacts
+    attitude_facts: AttitudeFacts
     influence_facts: InfluenceFacts
     graph: InteractionGraph
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
@@ -87,6 +89,8 @@ def compute_components(inp: RankingInput, params: RankingParams | None = None) -
     lap("sentiment")
     graph = build_interaction_graph(inp, params)
     lap("graph")
+    attitude = compute_attitude(inp, graph.expected_reach)
+    lap("attitude")
     influence = compute_influence(
         graph,
         damping=params.damping,
@@ -114,6 +118,7 @@ def compute_components(inp: RankingInput, params: RankingParams | None = None) -
         conversions=inp.tr_conversions,
         engagement_facts=engagement,
         sentiment_facts=sentiment,
+        attitude_facts=attitude,
         influence_facts=influence,
         graph=graph,
         timings=timings,

@@ -12,10 +12,10 @@ listener ``v`` (someone whose tie to ``u`` carries trust, see ``network``)::
       q(u) = base * attitude^b1 * engagement^b2 * trust^b3 * track_record^b4
              * (audience / typical audience)^(b0 - 1)
 
-  ``attitude`` follows a cautious estimate of the shrunk sentiment (half a standard error
-  below it): a clear fan (0.5 or more) 1, a neutral estimate :data:`NEUTRAL_ATTITUDE`, and
-  linearly down to 0 at the detractor gate for slightly negative customers; someone who
-  never told us anything gets about 0.04 (a small chance, not none).
+  ``attitude`` is the posterior expected persuasion of the customer's latent attitude
+  (:mod:`advocacy.graph.attitude`): near 1 for a clear fan, 0 for anyone whose evidence
+  leans negative or is too weak or mixed to outweigh the risk of a bad word, and a small
+  floor (0.04) for someone about whom nothing leans negative (no signals at all).
   ``engagement`` is ``0.2 + 0.8 * engagement component``; ``trust`` is
   ``(T / (T + 2 D))^2`` with ``T`` and ``D`` the trust and distrust tie strength toward ``u``;
   ``track_record`` the smoothed lift of past invitations (1 for newcomers).
@@ -50,10 +50,6 @@ LISTENER_OBJECTIVES: tuple[str, ...] = ("awareness", "consideration", "conversio
 
 BASE_SHARE = 0.5  # a clear, engaged fan shares (and speaks well) half the time when asked
 BASE_ACT = 0.2  # a neutral listener acts on a friend's recommendation one time in five
-NEUTRAL_ATTITUDE = 0.15  # attitude multiplier at a neutral estimate
-SIGNAL_SPREAD = 0.5  # spread of one sentiment signal around a person's attitude
-CAUTION = 0.5  # standard errors taken off the attitude estimate (see attitude_multiplier)
-FAN_SENTIMENT = 0.5  # shrunk sentiment at which the attitude multiplier reaches 1
 ENGAGEMENT_FLOOR = 0.2  # engagement multiplier of someone with no CRM activity
 DISTRUST_WEIGHT = 2.0  # one unit of distrust outweighs two of trust
 
@@ -84,24 +80,6 @@ class ValueModel:
 PRIOR = ValueModel()
 
 
-def attitude_multiplier(
-    shrunk: np.ndarray, evidence: np.ndarray, prior_strength: float, gate_below: float
-) -> np.ndarray:
-    """1 for a clear fan, small at neutral, 0 at the detractor gate (see module doc).
-
-    The estimate is the shrunk sentiment less ``CAUTION`` standard errors
-    (``SIGNAL_SPREAD / sqrt(evidence + prior)``): picking the top k among thousands favours
-    whoever got lucky signals, most of all with a big audience (the winner's curse), so a
-    few mildly positive words count for less than a consistent record. Someone who never
-    said anything sits a little below neutral: ``0.25 * NEUTRAL_ATTITUDE``.
-    """
-    error = SIGNAL_SPREAD / np.sqrt(np.asarray(evidence, dtype=np.float64) + prior_strength)
-    a = np.asarray(shrunk, dtype=np.float64) - CAUTION * error
-    positive = NEUTRAL_ATTITUDE + (1.0 - NEUTRAL_ATTITUDE) * np.clip(a / FAN_SENTIMENT, 0.0, 1.0)
-    negative = NEUTRAL_ATTITUDE * np.clip(1.0 - a / gate_below, 0.0, 1.0)
-    return np.where(a >= 0, positive, negative)
-
-
 def multipliers(components: Components) -> dict[str, np.ndarray]:
     """Every feature but ``audience`` as a per-customer multiplier (>= 0)."""
     graph = components.graph
@@ -113,12 +91,7 @@ def multipliers(components: Components) -> dict[str, np.ndarray]:
     trust = np.divide(trust_in, total, out=np.ones(components.n), where=total > 0) ** 2
     track = np.clip(components.track_record, 0.05, 0.95)
     return {
-        "attitude": attitude_multiplier(
-            components.sentiment_facts.shrunk,
-            components.sentiment_facts.evidence,
-            components.params.sentiment_prior_strength,
-            components.params.detractor_sentiment_below,
-        ),
+        "attitude": components.attitude_facts.multiplier,
         "engagement": ENGAGEMENT_FLOOR + (1.0 - ENGAGEMENT_FLOOR) * components.engagement,
         "trust": trust,
         "track_record": track / (1.0 - track),
