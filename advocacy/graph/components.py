@@ -89,7 +89,7 @@ def compute_components(inp: RankingInput, params: RankingParams | None = None) -
     lap("sentiment")
     graph = build_interaction_graph(inp, params)
     lap("graph")
-    attitude = compute_attitude(inp, graph.expected_reach)
+    attitude = compute_attitude(inp, sentiment, graph.expected_reach)
     lap("attitude")
     influence = compute_influence(
         graph,

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from scipy.integrate import quad
 
-from advocacy.graph.attitude import UNKNOWN_ATTITUDE, attitude_value, compute_attitude
+from advocacy.graph.attitude import (
+    HARM,
+    UNKNOWN_ATTITUDE,
+    AttitudeFacts,
+    attitude_value,
+    compute_attitude,
+    net_persuasion,
+)
 from advocacy.graph.components import compute_components
+from advocacy.graph.inputs import RankingParams
 from advocacy.graph.selection import STRATEGIES, select_advocates
+from advocacy.graph.sentiment import compute_sentiment
 from advocacy.graph.value import edge_probabilities, expected_values, listener_weights
 
 if TYPE_CHECKING:
@@ -33,12 +44,10 @@ def test_more_consistent_praise_is_worth_more() -> None:
     assert value[0] < value[1] < value[2]
 
 
-def test_mildly_positive_words_from_a_big_lukewarm_audience_group_count_for_little(
-    workspace: type[Workspace],
-) -> None:
-    # 60 customers with small audiences who are clear fans; 60 with big audiences who say
-    # lukewarm things. Customers 0 (small audience) and 60 (big audience) say the same
-    # mildly positive thing: the big-audience one is read as one of their lukewarm group.
+def fans_and_a_lukewarm_crowd(workspace: type[Workspace]) -> AttitudeFacts:
+    """60 customers with small audiences who are clear fans; 60 with big audiences who say
+    lukewarm things. Customers 0 (small audience) and 60 (big audience) add the same
+    mildly positive word; customer 62 (big audience) adds twelve glowing ones."""
     ws = workspace(120)
     for c in range(60):
         ws.mention(c, 0.8, days_ago=5).mention(c, 0.7, days_ago=40)
@@ -47,10 +56,38 @@ def test_mildly_positive_words_from_a_big_lukewarm_audience_group_count_for_litt
         ws.mention(c, tone, days_ago=5).mention(c, tone, days_ago=40)
     for c in (0, 60):
         ws.mention(c, 0.5, days_ago=3)
+    for day in range(12):
+        ws.mention(62, 0.9, days_ago=day)
     audience = np.where(np.arange(120) < 60, 1.0, 30.0)
-    facts = compute_attitude(ws.build(), audience)
+    inp = ws.build()
+    return compute_attitude(inp, compute_sentiment(inp, RankingParams()), audience)
+
+
+def test_mildly_positive_words_from_a_big_lukewarm_audience_group_count_for_little(
+    workspace: type[Workspace],
+) -> None:
+    facts = fans_and_a_lukewarm_crowd(workspace)
     assert facts.prior_mean[60] < 0.1 < 0.5 < facts.prior_mean[0]
     assert facts.multiplier[60] < facts.multiplier[0] / 3
+
+
+def test_a_clear_fan_in_a_lukewarm_group_is_still_recognised(
+    workspace: type[Workspace],
+) -> None:
+    facts = fans_and_a_lukewarm_crowd(workspace)
+    assert facts.mean[62] > 1.0
+    assert facts.multiplier[62] > 0.6
+
+
+@pytest.mark.parametrize(("mean", "sd"), [(0.3, 0.5), (1.0, 0.2), (-0.2, 1.5), (2.5, 0.05)])
+def test_the_tabulated_expectation_matches_quadrature(mean: float, sd: float) -> None:
+    def integrand(a: float) -> float:
+        t = math.tanh(a)
+        density = math.exp(-0.5 * ((a - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+        return (t if t > 0 else HARM * t) * density
+
+    exact = max(quad(integrand, mean - 12 * sd, mean + 12 * sd, points=[0.0])[0], 0.0)
+    assert net_persuasion(np.array([mean]), np.array([sd]))[0] == pytest.approx(exact, abs=2e-3)
 
 
 def test_no_customer_leaning_negative_is_ever_selected(workspace: type[Workspace]) -> None:
