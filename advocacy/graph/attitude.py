@@ -49,7 +49,7 @@ UNKNOWN_ATTITUDE = 0.04  # floor for a customer whose posterior does not lean ne
 STRATA = 10
 MIN_GROUP = 40
 OUTSIDER = 0.1  # prior share of a customer unlike their audience group (the workspace's prior)
-MIN_PRIOR_VARIANCE = 0.05  # a group's prior spread never collapses below sd 0.22
+MIN_PRIOR_VARIANCE = 0.02  # a group's prior spread never collapses below sd 0.14
 MENTION_CLIP = 0.95
 # signal -> (centre, scale, spread): the measurement is (value - centre) / scale
 NPS_SIGNAL = (7.0, 2.0, 0.7)
