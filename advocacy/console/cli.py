@@ -13,7 +13,7 @@ from sqlalchemy import select
 from advocacy.cli import commit_or_fail, workspace_option
 from advocacy.console import accounts, tokens
 from advocacy.console.models import StaffUser
-from advocacy.errors import NotFound
+from advocacy.errors import found
 from advocacy.extensions import db
 from advocacy.workspaces.models import Workspace
 from advocacy.workspaces.roles import ROLES
@@ -60,10 +60,7 @@ def list_staff(workspace_id: int) -> None:
 
 
 def _known_staff(email: str) -> StaffUser:
-    user = accounts.find_staff(db.session, email=email)
-    if user is None:
-        raise NotFound(f"No staff member {email}.")
-    return user
+    return found(accounts.find_staff(db.session, email=email), f"No staff member {email}.")
 
 
 def _public_url(path: str) -> str:
