@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 from flask import Flask
@@ -16,27 +17,45 @@ from advocacy.workspaces.models import Workspace
 workspaces = AppGroup("workspaces", help="Manage workspaces (one brand's program each).")
 keys = AppGroup("keys", help="Manage API keys.")
 
+T = TypeVar("T")
 
-def fail(error: DomainError) -> None:
+#: The workspace a command acts in (commands where it is optional declare their own).
+workspace_option = click.option(
+    "--workspace", "workspace_id", type=int, required=True, help="Workspace id"
+)
+
+
+def fail(error: DomainError) -> NoReturn:
     """Roll back and exit non-zero with the error and its field messages."""
     db.session.rollback()
     messages = [error.detail] + [m for ms in (error.errors or {}).values() for m in ms]
     raise click.ClickException(" ".join(messages))
 
 
+def commit_or_fail(change: Callable[[], T]) -> T:
+    """Run a command's change and commit it once; a domain error rolls back and exits
+    non-zero (see ``fail``)."""
+    try:
+        result = change()
+    except DomainError as error:
+        fail(error)
+    db.session.commit()
+    return result
+
+
 @workspaces.command("create")
 @click.argument("name")
 def create_workspace(name: str) -> None:
     """Create a workspace and print an admin API key (shown once)."""
-    try:
+
+    def create() -> tuple[Workspace, service.IssuedKey]:
         workspace = service.create_workspace(db.session, name=name)
         issued = service.create_api_key(
             db.session, workspace_id=workspace.id, name="initial admin key", scopes=["admin"]
         )
-    except DomainError as error:
-        fail(error)
-        return
-    db.session.commit()
+        return workspace, issued
+
+    workspace, issued = commit_or_fail(create)
     click.echo(f"workspace {workspace.id} {workspace.name!r} created")
     click.echo(f"API key (shown once, store it now): {issued.secret}")
 
@@ -49,7 +68,7 @@ def list_workspaces() -> None:
 
 
 @keys.command("create")
-@click.option("--workspace", "workspace_id", type=int, required=True, help="Workspace id")
+@workspace_option
 @click.option("--name", default="api key", show_default=True)
 @click.option(
     "--scope",
@@ -61,14 +80,11 @@ def list_workspaces() -> None:
 )
 def create_key(workspace_id: int, name: str, scopes: tuple[str, ...]) -> None:
     """Issue an API key with the given scopes (shown once)."""
-    try:
-        issued = service.create_api_key(
+    issued = commit_or_fail(
+        lambda: service.create_api_key(
             db.session, workspace_id=workspace_id, name=name, scopes=list(scopes)
         )
-    except DomainError as error:
-        fail(error)
-        return
-    db.session.commit()
+    )
     click.echo(f"key {issued.key.id} ({', '.join(issued.key.scopes)}) for workspace {workspace_id}")
     click.echo(f"API key (shown once, store it now): {issued.secret}")
 
@@ -88,12 +104,7 @@ def list_keys(workspace_id: int | None) -> None:
 @click.argument("key_id", type=int)
 def revoke_key(key_id: int) -> None:
     """Revoke a key: it stops working at once."""
-    try:
-        key = service.revoke_api_key(db.session, key_id=key_id)
-    except DomainError as error:
-        fail(error)
-        return
-    db.session.commit()
+    key = commit_or_fail(lambda: service.revoke_api_key(db.session, key_id=key_id))
     click.echo(f"key {key.id} revoked")
 
 
@@ -115,7 +126,6 @@ def rank(workspace_id: int | None) -> None:
             service.get_workspace(db.session, workspace_id=wid)
         except DomainError as error:
             fail(error)
-            return
         snapshot = rank_workspace(db.session, workspace_id=wid)
         db.session.commit()
         click.echo(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask import Response, current_app, json, request
@@ -21,6 +21,8 @@ PROBLEM_BASE = "https://advocacy.dev/problems/"
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 log = logging.getLogger("advocacy.errors")
+
+T = TypeVar("T")
 
 
 class DomainError(Exception):
@@ -39,6 +41,13 @@ class DomainError(Exception):
 class NotFound(DomainError):
     status = 404
     slug = "not-found"
+
+
+def found(row: T | None, detail: str) -> T:
+    """``row``, or ``NotFound(detail)`` when the lookup found nothing."""
+    if row is None:
+        raise NotFound(detail)
+    return row
 
 
 class Conflict(DomainError):

@@ -8,7 +8,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Float,
-    ForeignKey,
     Index,
     Integer,
     SmallInteger,
@@ -18,19 +17,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advocacy.extensions import db
-from advocacy.types import BigId, FloatVector, UTCDateTime, utcnow
+from advocacy.types import FloatVector, UTCDateTime, utcnow
+from advocacy.workspaces.models import WorkspaceRow
 
 INDEXED_RANKS = 10_000
 
 
-class RankingSnapshot(db.Model):  # type: ignore[name-defined,misc]
+class RankingSnapshot(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """One run of the ranking for a workspace: when, with which parameters, how long."""
 
     __tablename__ = "ranking_snapshots"
     __table_args__ = (UniqueConstraint("workspace_id", "version"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     version: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -20,7 +20,7 @@ from advocacy.advocates.models import INDEXED_RANKS, AdvocateScore, RankingSnaps
 from advocacy.advocates.ranking import rank_workspace
 from advocacy.advocates.snapshots import page_components, params_from_dict
 from advocacy.customers.models import Customer
-from advocacy.errors import NotFound, Unprocessable
+from advocacy.errors import NotFound, Unprocessable, found
 from advocacy.graph.network import build_interaction_graph
 from advocacy.graph.reasons import explain
 from advocacy.graph.scoring import COMPONENT_NAMES, OBJECTIVE_WEIGHTS, resolve_weights
@@ -50,9 +50,7 @@ def latest_snapshot(session: DbSession, *, workspace_id: int) -> RankingSnapshot
         .order_by(RankingSnapshot.version.desc())
         .limit(1)
     )
-    if snapshot is None:
-        raise NotFound("No ranking yet for this workspace: POST /api/v1/advocates/rank first.")
-    return snapshot
+    return found(snapshot, "No ranking yet for this workspace: POST /api/v1/advocates/rank first.")
 
 
 @dataclass

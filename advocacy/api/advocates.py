@@ -8,8 +8,8 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.advocates import service
-from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.extensions import db
+from advocacy.api.auth import ApiBlueprint
+from advocacy.api.common import commit_in_workspace, in_workspace
 from advocacy.fields import ExternalId
 from advocacy.graph.scoring import COMPONENT_NAMES
 from advocacy.graph.selection import STRATEGIES
@@ -195,9 +195,7 @@ class Advocates(MethodView):
     @blp.alt_response(404, description="No ranking computed yet")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The ranked advocates of the latest snapshot, with components and reasons."""
-        snapshot, items, cursor = service.list_advocates(
-            db.session, workspace_id=current_principal().workspace_id, **args
-        )
+        snapshot, items, cursor = in_workspace(service.list_advocates, **args)
         return {
             "snapshot": snapshot,
             "objective": args["objective"],
@@ -212,9 +210,7 @@ class Rank(MethodView):
     @blp.response(201, SnapshotSchema)
     def post(self) -> Any:
         """Recompute the ranking of the workspace now; answers when it has finished."""
-        snapshot = service.rank_workspace(db.session, workspace_id=current_principal().workspace_id)
-        db.session.commit()
-        return snapshot
+        return commit_in_workspace(service.rank_workspace)
 
 
 @blp.route("/selection")
@@ -226,9 +222,7 @@ class Selection(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """Choose k advocates: top expected values, or the set most distinct people act on."""
         excluded = args.pop("excluded")
-        return service.select_for_campaign(
-            db.session, workspace_id=current_principal().workspace_id, exclude=excluded, **args
-        )
+        return in_workspace(service.select_for_campaign, exclude=excluded, **args)
 
 
 @blp.route("/<string:external_id>")
@@ -239,10 +233,5 @@ class Advocate(MethodView):
     @blp.alt_response(404, description="No ranking yet, or no such customer")
     def get(self, args: dict[str, Any], external_id: str) -> dict[str, Any]:
         """One customer's breakdown: components, reasons, and why they are (not) eligible."""
-        snapshot, view = service.get_advocate(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            external_id=external_id,
-            **args,
-        )
+        snapshot, view = in_workspace(service.get_advocate, external_id=external_id, **args)
         return {**view.__dict__, "snapshot": snapshot, "objective": args["objective"]}

@@ -9,7 +9,13 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.api.common import PageArgsSchema, page_schema
+from advocacy.api.common import (
+    PageArgsSchema,
+    commit_in_workspace,
+    in_workspace,
+    page_schema,
+    workspace_page,
+)
 from advocacy.api.enrollment_schemas import (
     EnrollArgsSchema,
     EnrollmentListArgsSchema,
@@ -277,25 +283,16 @@ class Campaigns(MethodView):
     @blp.response(200, CampaignPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List campaigns, newest first, with a cursor."""
-        items, cursor = service.list_campaigns(
-            db.session, workspace_id=current_principal().workspace_id, **args
-        )
-        return {"items": items, "next_cursor": cursor}
+        return workspace_page(service.list_campaigns, **args)
 
     @blp.requires("campaigns")
     @blp.arguments(CampaignCreateSchema)
     @blp.response(201, CampaignSchema)
     def post(self, values: dict[str, Any]) -> Any:
         """Create a draft campaign."""
-        principal = current_principal()
-        campaign = service.create_campaign(
-            db.session,
-            workspace_id=principal.workspace_id,
-            api_key_id=principal.api_key_id,
-            values=values,
+        return commit_in_workspace(
+            service.create_campaign, api_key_id=current_principal().api_key_id, values=values
         )
-        db.session.commit()
-        return campaign
 
 
 @blp.route("/<int:campaign_id>")
@@ -305,9 +302,7 @@ class CampaignResource(MethodView):
     @blp.problem_response(404, "No such campaign in this workspace")
     def get(self, campaign_id: int) -> Any:
         """Read one campaign."""
-        return service.get_campaign(
-            db.session, workspace_id=current_principal().workspace_id, campaign_id=campaign_id
-        )
+        return in_workspace(service.get_campaign, campaign_id=campaign_id)
 
     @blp.requires("campaigns")
     @blp.arguments(CampaignPatchSchema)
@@ -316,16 +311,12 @@ class CampaignResource(MethodView):
     @blp.problem_response(409, "Illegal status change, or rewards of an ended campaign")
     def patch(self, changes: dict[str, Any], campaign_id: int) -> Any:
         """Change settings or status; rewards, status, URLs and disclosure are audited."""
-        principal = current_principal()
-        campaign = service.update_campaign(
-            db.session,
-            workspace_id=principal.workspace_id,
+        return commit_in_workspace(
+            service.update_campaign,
             campaign_id=campaign_id,
-            api_key_id=principal.api_key_id,
+            api_key_id=current_principal().api_key_id,
             changes=changes,
         )
-        db.session.commit()
-        return campaign
 
 
 @blp.route("/<int:campaign_id>/audit")
@@ -336,13 +327,7 @@ class CampaignAuditTrail(MethodView):
     @blp.problem_response(404, "No such campaign in this workspace")
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Who changed rewards, status, URLs and disclosure, when, from what to what."""
-        items, cursor = service.list_audit(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            campaign_id=campaign_id,
-            **args,
-        )
-        return {"items": items, "next_cursor": cursor}
+        return workspace_page(service.list_audit, campaign_id=campaign_id, **args)
 
 
 @blp.route("/<int:campaign_id>/enrollments")
@@ -353,13 +338,7 @@ class Enrollments(MethodView):
     @blp.problem_response(404, "No such campaign in this workspace")
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """The enrolled advocates and how each was chosen."""
-        items, cursor = enrollments.list_enrollments(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            campaign_id=campaign_id,
-            **args,
-        )
-        return {"items": items, "next_cursor": cursor}
+        return workspace_page(enrollments.list_enrollments, campaign_id=campaign_id, **args)
 
     @blp.requires("campaigns")
     @blp.arguments(EnrollArgsSchema)
@@ -394,10 +373,8 @@ class EnrollmentResource(MethodView):
     @blp.problem_response(404, "No such campaign, or the customer is not enrolled")
     def delete(self, campaign_id: int, external_id: str) -> None:
         """Withdraw an advocate; their links stop working."""
-        enrollments.withdraw_enrollment(
-            db.session,
-            workspace_id=current_principal().workspace_id,
+        commit_in_workspace(
+            enrollments.withdraw_enrollment,
             campaign_id=campaign_id,
             customer_external_id=external_id,
         )
-        db.session.commit()

@@ -1,10 +1,19 @@
-"""Schemas shared by several resources: pagination and batch results."""
+"""What several resources share: pagination and batch result schemas, and the calls views
+make to a service in the API key's workspace."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import marshmallow as ma
 
+from advocacy.api.auth import current_principal
+from advocacy.extensions import db
 from advocacy.fields import Text
+from advocacy.ingest.batch import summarise
+
+T = TypeVar("T")
 
 
 class PageArgsSchema(ma.Schema):
@@ -45,3 +54,31 @@ def page_schema(name: str, item_schema: type[ma.Schema]) -> type[ma.Schema]:
         "next_cursor": ma.fields.String(allow_none=True),
     }
     return type(name, (ma.Schema,), fields)
+
+
+def in_workspace(service: Callable[..., T], /, **kwargs: Any) -> T:
+    """Call a service function with the request's session, in the API key's workspace."""
+    return service(db.session, workspace_id=current_principal().workspace_id, **kwargs)
+
+
+def commit_in_workspace(service: Callable[..., T], /, **kwargs: Any) -> T:
+    """Call a writing service function in the API key's workspace, then commit once. Its
+    result is the response body: built before the commit, so nothing is reloaded."""
+    result = in_workspace(service, **kwargs)
+    db.session.commit()
+    return result
+
+
+def commit_batch(apply_items: Callable[..., list[Any]], /, **kwargs: Any) -> dict[str, Any]:
+    """Apply a batch in the API key's workspace and commit: the per-item results and their
+    summary, dumped before the commit."""
+    results = in_workspace(apply_items, **kwargs)
+    body = BatchResultSchema().dump({"summary": summarise(results), "results": results})
+    db.session.commit()
+    return body
+
+
+def workspace_page(list_items: Callable[..., tuple[Any, Any]], /, **kwargs: Any) -> dict[str, Any]:
+    """A list endpoint's page: the service's items and the cursor of the next page."""
+    items, cursor = in_workspace(list_items, **kwargs)
+    return {"items": items, "next_cursor": cursor}

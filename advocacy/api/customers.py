@@ -8,7 +8,14 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.api.common import ItemResultSchema, PageArgsSchema, page_schema
+from advocacy.api.common import (
+    ItemResultSchema,
+    PageArgsSchema,
+    commit_in_workspace,
+    in_workspace,
+    page_schema,
+    workspace_page,
+)
 from advocacy.api.privacy import ConnectionSchema, CustomerExportSchema, CustomerSchema
 from advocacy.customers import schemas as ins
 from advocacy.customers import service
@@ -46,10 +53,7 @@ class Customers(MethodView):
     @blp.response(200, CustomerPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List customers, oldest change first, with a cursor."""
-        items, cursor = service.list_customers(
-            db.session, workspace_id=current_principal().workspace_id, **args
-        )
-        return {"items": items, "next_cursor": cursor}
+        return workspace_page(service.list_customers, **args)
 
 
 @blp.route("/<string:external_id>")
@@ -59,9 +63,7 @@ class CustomerResource(MethodView):
     @blp.problem_response(404, "No such customer in this workspace")
     def get(self, external_id: str) -> Any:
         """Read one customer."""
-        return service.get_customer(
-            db.session, workspace_id=current_principal().workspace_id, external_id=external_id
-        )
+        return in_workspace(service.get_customer, external_id=external_id)
 
     @blp.requires("write")
     @blp.arguments(ins.CustomerFieldsSchema)
@@ -86,13 +88,7 @@ class CustomerResource(MethodView):
     @blp.problem_response(404, "No such customer in this workspace")
     def delete(self, external_id: str) -> None:
         """Erase a customer: every personal field in every table (see README, Privacy)."""
-        erasure = erase_customer(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            external_id=external_id,
-            now=utcnow(),
-        )
-        db.session.commit()
+        erasure = commit_in_workspace(erase_customer, external_id=external_id, now=utcnow())
         forget_cached_links(erasure.revoked_link_ids)
 
 
@@ -103,9 +99,7 @@ class CustomerExport(MethodView):
     @blp.problem_response(404, "No such customer in this workspace")
     def get(self, external_id: str) -> dict[str, Any]:
         """Everything held about a customer, grouped by kind."""
-        return export_customer(
-            db.session, workspace_id=current_principal().workspace_id, external_id=external_id
-        )
+        return in_workspace(export_customer, external_id=external_id)
 
 
 @blp.route("/<string:external_id>/connections")
@@ -116,13 +110,7 @@ class CustomerConnections(MethodView):
     @blp.problem_response(404, "No such customer in this workspace")
     def get(self, args: dict[str, Any], external_id: str) -> dict[str, Any]:
         """A customer's connections, both directions."""
-        items, cursor = service.list_connections(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            external_id=external_id,
-            **args,
-        )
-        return {"items": items, "next_cursor": cursor}
+        return workspace_page(service.list_connections, external_id=external_id, **args)
 
 
 @blp.route("/<string:external_id>/events")

@@ -7,11 +7,11 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
-from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.api.auth import ApiBlueprint
 from advocacy.api.campaigns import RewardOutSchema, RewardSchema
+from advocacy.api.common import commit_in_workspace, in_workspace
 from advocacy.experiments import service
 from advocacy.experiments.models import UNITS
-from advocacy.extensions import db
 from advocacy.fields import MAX_INT32, ExternalId, Slug
 from advocacy.types import utcnow
 
@@ -143,9 +143,7 @@ class ExperimentResource(MethodView):
     @blp.problem_response(404, "No such campaign, or it has no experiment")
     def get(self, campaign_id: int) -> dict[str, Any]:
         """Per variant exposures, conversions, rate with its interval, lift and p-value."""
-        return service.experiment_results(
-            db.session, workspace_id=current_principal().workspace_id, campaign_id=campaign_id
-        )
+        return in_workspace(service.experiment_results, campaign_id=campaign_id)
 
     @blp.requires("campaigns")
     @blp.arguments(ExperimentSchema)
@@ -155,15 +153,8 @@ class ExperimentResource(MethodView):
     @blp.problem_response(422, "Variants the campaign does not allow (currency, disclosure)")
     def put(self, values: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Define the unit, variants, weights and incentives (before anyone is assigned)."""
-        workspace_id = current_principal().workspace_id
-        service.define_experiment(
-            db.session, workspace_id=workspace_id, campaign_id=campaign_id, **values
-        )
-        body = service.experiment_results(
-            db.session, workspace_id=workspace_id, campaign_id=campaign_id
-        )
-        db.session.commit()
-        return body
+        in_workspace(service.define_experiment, campaign_id=campaign_id, **values)
+        return commit_in_workspace(service.experiment_results, campaign_id=campaign_id)
 
 
 @blp.route("/<int:campaign_id>/experiment/assignments")
@@ -175,12 +166,10 @@ class Assignments(MethodView):
     @blp.problem_response(409, "The experiment assigns invitees, not advocates")
     def post(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Each enrolled advocate's variant: recorded once by hash of their id, then sticky."""
-        items = service.assign_advocates(
-            db.session,
-            workspace_id=current_principal().workspace_id,
+        items = commit_in_workspace(
+            service.assign_advocates,
             campaign_id=campaign_id,
             advocates=args["advocates"],
             now=utcnow(),
         )
-        db.session.commit()
         return {"items": items}

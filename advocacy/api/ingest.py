@@ -8,13 +8,13 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
-from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.api.common import BatchResultSchema
+from advocacy.api.auth import ApiBlueprint
+from advocacy.api.common import BatchResultSchema, commit_batch, in_workspace
 from advocacy.api.quotas import BATCHES, IMPORTS, per_key_limit
 from advocacy.customers import schemas as ins
 from advocacy.extensions import db
 from advocacy.fields import BatchItems
-from advocacy.ingest.batch import KINDS, ingest_items, summarise
+from advocacy.ingest.batch import KINDS, ingest_items
 from advocacy.ingest.imports import MAX_LISTED_ERRORS, run_import
 from advocacy.ingest.reading import RowLimits
 
@@ -59,15 +59,7 @@ class ImportReportSchema(ma.Schema):
 
 
 def _apply_batch(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    results = ingest_items(
-        db.session,
-        workspace_id=current_principal().workspace_id,
-        kind=kind,
-        raw_items=payload["items"],
-    )
-    body = BatchResultSchema().dump({"summary": summarise(results), "results": results})
-    db.session.commit()
-    return body
+    return commit_batch(ingest_items, kind=kind, raw_items=payload["items"])
 
 
 @blp.route("/events")
@@ -127,9 +119,8 @@ class Imports(MethodView):
         """Bulk-load customers, events, mentions or connections from a streamed file."""
         config = current_app.config
         request.max_content_length = config["IMPORT_MAX_CONTENT_LENGTH"]
-        report = run_import(
-            db.session,
-            workspace_id=current_principal().workspace_id,
+        report = in_workspace(
+            run_import,
             kind=args["kind"],
             content_type=request.content_type,
             stream=request.stream,

@@ -7,9 +7,9 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
-from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.api.auth import ApiBlueprint
+from advocacy.api.common import in_workspace
 from advocacy.api.kpis import RangeArgsSchema
-from advocacy.extensions import db
 from advocacy.insights import service
 
 blp = ApiBlueprint(
@@ -124,17 +124,12 @@ class Alerts(MethodView):
     @blp.response(200, AlertsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Mentions per local day against the trailing 28-day median, and the alerts."""
-        days, alerts = service.mention_alerts(
-            db.session, workspace_id=current_principal().workspace_id, **args
-        )
+        days, alerts = in_workspace(service.mention_alerts, **args)
         return {"days": days, "alerts": alerts}
 
 
 def _voices(args: dict[str, Any], polarity: str) -> dict[str, Any]:
-    items = service.rank_voices(
-        db.session, workspace_id=current_principal().workspace_id, polarity=polarity, **args
-    )
-    return {"items": items}
+    return {"items": in_workspace(service.rank_voices, polarity=polarity, **args)}
 
 
 @blp.route("/supporters")

@@ -11,13 +11,11 @@ import marshmallow as ma
 from flask import Response
 from flask.views import MethodView
 
-from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.api.common import BatchResultSchema
+from advocacy.api.auth import ApiBlueprint
+from advocacy.api.common import BatchResultSchema, commit_batch, in_workspace
 from advocacy.api.quotas import BATCHES, per_key_limit
 from advocacy.csvexport import csv_text
-from advocacy.extensions import db
 from advocacy.fields import BatchItems, Text
-from advocacy.ingest.batch import summarise
 from advocacy.kpis import maths, service
 from advocacy.kpis.advocates import SORTABLE, advocate_kpis
 from advocacy.kpis.flat import flat_rows
@@ -176,12 +174,7 @@ class Shares(MethodView):
     @blp.response(200, BatchResultSchema)
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Record up to 1,000 shares of campaign links; a known share_id is left unchanged."""
-        results = record_shares(
-            db.session, workspace_id=current_principal().workspace_id, raw_items=payload["items"]
-        )
-        body = BatchResultSchema().dump({"summary": summarise(results), "results": results})
-        db.session.commit()
-        return body
+        return commit_batch(record_shares, raw_items=payload["items"])
 
 
 @blp.route("/campaigns/<int:campaign_id>/kpis")
@@ -192,9 +185,8 @@ class CampaignKpis(MethodView):
     @blp.problem_response(404, "No such campaign in this workspace")
     def get(self, args: dict[str, Any], campaign_id: int) -> Any:
         """A campaign's KPIs per local day, week or month, with totals (format=csv for CSV)."""
-        kpis = service.campaign_kpis(
-            db.session,
-            workspace_id=current_principal().workspace_id,
+        kpis = in_workspace(
+            service.campaign_kpis,
             campaign_id=campaign_id,
             first=args["first"],
             last=args["last"],
@@ -239,9 +231,8 @@ class AdvocateKpis(MethodView):
     def get(self, args: dict[str, Any], campaign_id: int) -> Any:
         """The campaign's KPIs per advocate over a range, sorted and paginated (or CSV)."""
         csv_wanted = args["format"] == "csv"
-        page = advocate_kpis(
-            db.session,
-            workspace_id=current_principal().workspace_id,
+        page = in_workspace(
+            advocate_kpis,
             campaign_id=campaign_id,
             first=args["first"],
             last=args["last"],

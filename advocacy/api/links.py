@@ -8,7 +8,8 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
-from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.api.auth import ApiBlueprint
+from advocacy.api.common import commit_in_workspace, in_workspace
 from advocacy.extensions import db
 from advocacy.fields import ExternalId, Slug, Text
 from advocacy.links import service
@@ -87,16 +88,14 @@ class CampaignLinks(MethodView):
     def post(self, args: dict[str, Any], campaign_id: int) -> Any:
         """Get an advocate's referral link for a channel, created on the first request."""
         config = current_app.config
-        issued = service.issue_link(
-            db.session,
-            workspace_id=current_principal().workspace_id,
+        issued = commit_in_workspace(
+            service.issue_link,
             campaign_id=campaign_id,
             now=utcnow(),
             max_age_days=config["LINK_MAX_AGE_DAYS"],
             signing_keys=config["REFERRAL_SIGNING_KEYS"],
             **args,
         )
-        db.session.commit()
         return issued, 201 if issued.created else 200
 
 
@@ -107,9 +106,7 @@ class LinkResource(MethodView):
     @blp.problem_response(404, "No such link in this workspace")
     def get(self, link_id: int) -> IssuedLink:
         """Read one referral link."""
-        link = service.get_link(
-            db.session, workspace_id=current_principal().workspace_id, link_id=link_id
-        )
+        link = in_workspace(service.get_link, link_id=link_id)
         return IssuedLink(
             link,
             created=False,
@@ -122,10 +119,4 @@ class LinkResource(MethodView):
     @blp.problem_response(404, "No such link in this workspace")
     def delete(self, link_id: int) -> None:
         """Revoke a link: from now on it shows a friendly 410 page instead of redirecting."""
-        service.revoke_link(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            link_id=link_id,
-            now=utcnow(),
-        )
-        db.session.commit()
+        commit_in_workspace(service.revoke_link, link_id=link_id, now=utcnow())

@@ -8,7 +8,13 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.api.common import PageArgsSchema, page_schema
+from advocacy.api.common import (
+    PageArgsSchema,
+    commit_in_workspace,
+    in_workspace,
+    page_schema,
+    workspace_page,
+)
 from advocacy.api.conversions import EarnedRewardSchema
 from advocacy.extensions import db
 from advocacy.fields import MAX_INT63, Text
@@ -78,12 +84,7 @@ class CustomerRewards(MethodView):
     @blp.problem_response(404, "No such customer in this workspace")
     def get(self, args: dict[str, Any], external_id: str) -> Any:
         """A customer's reward balance and rewards, with their history."""
-        return lifecycle.customer_rewards(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            external_id=external_id,
-            **args,
-        )
+        return in_workspace(lifecycle.customer_rewards, external_id=external_id, **args)
 
 
 @blp.route("/rewards")
@@ -93,10 +94,7 @@ class Rewards(MethodView):
     @blp.response(200, RewardPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List rewards, oldest first; state=held is the review queue."""
-        items, cursor = lifecycle.list_rewards(
-            db.session, workspace_id=current_principal().workspace_id, **args
-        )
-        return {"items": items, "next_cursor": cursor}
+        return workspace_page(lifecycle.list_rewards, **args)
 
 
 @blp.route("/rewards/<int:reward_id>")
@@ -106,26 +104,20 @@ class RewardResource(MethodView):
     @blp.problem_response(404, "No such reward in this workspace")
     def get(self, reward_id: int) -> Any:
         """Read one reward with its history."""
-        reward = lifecycle.get_reward(
-            db.session, workspace_id=current_principal().workspace_id, reward_id=reward_id
-        )
+        reward = in_workspace(lifecycle.get_reward, reward_id=reward_id)
         return lifecycle.describe_rewards(db.session, rewards=[reward])[0]
 
 
 def _review(action: str, reward_id: int, reason: str | None, code: str | None = None) -> Any:
-    principal = current_principal()
-    view = lifecycle.review_reward(
-        db.session,
-        workspace_id=principal.workspace_id,
+    return commit_in_workspace(
+        lifecycle.review_reward,
         reward_id=reward_id,
         action=action,
         reason=reason,
         code=code,
-        api_key_id=principal.api_key_id,
+        api_key_id=current_principal().api_key_id,
         now=utcnow(),
     )
-    db.session.commit()
-    return view
 
 
 @blp.route("/rewards/<int:reward_id>/approve")

@@ -8,7 +8,8 @@ import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
-from advocacy.api.auth import ApiBlueprint, current_principal
+from advocacy.api.auth import ApiBlueprint
+from advocacy.api.common import commit_in_workspace, in_workspace
 from advocacy.extensions import db
 from advocacy.fields import MAX_INT63, Text
 from advocacy.types import utcnow
@@ -108,11 +109,7 @@ class Subscriptions(MethodView):
     @blp.response(200, SubscriptionListSchema)
     def get(self) -> dict[str, Any]:
         """List webhook subscriptions (secrets are never shown again)."""
-        return {
-            "items": service.list_subscriptions(
-                db.session, workspace_id=current_principal().workspace_id
-            )
-        }
+        return {"items": in_workspace(service.list_subscriptions)}
 
     @blp.requires("admin")
     @blp.arguments(SubscriptionInSchema)
@@ -120,9 +117,8 @@ class Subscriptions(MethodView):
     @blp.problem_response(409, "Too many subscriptions")
     def post(self, args: dict[str, Any]) -> Any:
         """Subscribe an https URL to events; answers its signing secret once."""
-        subscription = service.create_subscription(
-            db.session,
-            workspace_id=current_principal().workspace_id,
+        subscription = in_workspace(
+            service.create_subscription,
             allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
             **args,
         )
@@ -141,24 +137,16 @@ class Subscription(MethodView):
     @blp.problem_response(404, "No such subscription in this workspace")
     def get(self, subscription_id: int) -> Any:
         """Read one subscription."""
-        return service.get_subscription(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            subscription_id=subscription_id,
-        )
+        return in_workspace(service.get_subscription, subscription_id=subscription_id)
 
     @blp.requires("admin")
     @blp.response(204)
     @blp.problem_response(404, "No such subscription in this workspace")
     def delete(self, subscription_id: int) -> None:
         """Delete a subscription: nothing more is sent to it."""
-        service.delete_subscription(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            subscription_id=subscription_id,
-            now=utcnow(),
+        commit_in_workspace(
+            service.delete_subscription, subscription_id=subscription_id, now=utcnow()
         )
-        db.session.commit()
 
 
 @blp.route("/<int:subscription_id>/deliveries")
@@ -169,13 +157,9 @@ class Deliveries(MethodView):
     @blp.problem_response(404, "No such subscription in this workspace")
     def get(self, args: dict[str, Any], subscription_id: int) -> dict[str, Any]:
         """Deliveries of a subscription, newest first; state=dead is the dead-letter queue."""
-        rows = service.list_deliveries(
-            db.session,
-            workspace_id=current_principal().workspace_id,
-            subscription_id=subscription_id,
-            **args,
-        )
-        return {"items": rows}
+        return {
+            "items": in_workspace(service.list_deliveries, subscription_id=subscription_id, **args)
+        }
 
 
 @blp.route("/<int:subscription_id>/deliveries/<int:delivery_id>/replay")
@@ -186,12 +170,10 @@ class ReplayDelivery(MethodView):
     @blp.problem_response(409, "The delivery is still being attempted")
     def post(self, subscription_id: int, delivery_id: int) -> Any:
         """Send a delivery again (a dead one, typically), with the same webhook-id."""
-        replayed = service.replay_delivery(
-            db.session,
-            workspace_id=current_principal().workspace_id,
+        replayed = commit_in_workspace(
+            service.replay_delivery,
             subscription_id=subscription_id,
             delivery_id=delivery_id,
             now=utcnow(),
         )
-        db.session.commit()
         return replayed, 200  # (delivery, event): a tuple alone would read as (body, status)

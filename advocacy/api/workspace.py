@@ -8,8 +8,8 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 
-from advocacy.api.auth import ApiBlueprint, current_principal
-from advocacy.extensions import db
+from advocacy.api.auth import ApiBlueprint
+from advocacy.api.common import commit_in_workspace, in_workspace
 from advocacy.fields import Text
 from advocacy.workspaces import allowed_domains, settings
 
@@ -50,20 +50,14 @@ class AllowedDomains(MethodView):
     @blp.response(200, AllowedDomainsSchema)
     def get(self) -> Any:
         """The domains landing and fallback URLs may point to."""
-        return allowed_domains.get_allowed_domains(
-            db.session, workspace_id=current_principal().workspace_id
-        )
+        return in_workspace(allowed_domains.get_allowed_domains)
 
     @blp.requires("admin")
     @blp.arguments(AllowedDomainsArgsSchema)
     @blp.response(200, AllowedDomainsSchema)
     def put(self, args: dict[str, Any]) -> Any:
         """Replace the allowed domains (admin keys only)."""
-        result = allowed_domains.set_allowed_domains(
-            db.session, workspace_id=current_principal().workspace_id, domains=args["domains"]
-        )
-        db.session.commit()
-        return result
+        return commit_in_workspace(allowed_domains.set_allowed_domains, domains=args["domains"])
 
 
 class SettingsSchema(ma.Schema):
@@ -88,9 +82,7 @@ class Settings(MethodView):
     @blp.response(200, SettingsSchema)
     def get(self) -> Any:
         """The workspace's time zone and brand."""
-        return settings.get_workspace_settings(
-            db.session, workspace_id=current_principal().workspace_id
-        )
+        return in_workspace(settings.get_workspace_settings)
 
     @blp.requires("admin")
     @blp.arguments(SettingsArgsSchema)
@@ -98,8 +90,4 @@ class Settings(MethodView):
     @blp.problem_response(422, "Unknown time zone or a malformed colour")
     def patch(self, args: dict[str, Any]) -> Any:
         """Change the time zone or brand (admin keys only)."""
-        result = settings.update_workspace_settings(
-            db.session, workspace_id=current_principal().workspace_id, changes=args
-        )
-        db.session.commit()
-        return result
+        return commit_in_workspace(settings.update_workspace_settings, changes=args)

@@ -18,7 +18,7 @@ from advocacy.advocates.service import SelectionView, latest_snapshot, select_fo
 from advocacy.campaigns.models import Campaign, Enrollment
 from advocacy.campaigns.service import get_campaign
 from advocacy.customers.models import Customer
-from advocacy.errors import Conflict, NotFound
+from advocacy.errors import Conflict, NotFound, found
 from advocacy.experiments.assignment import assign_advocates
 from advocacy.fields import MAX_INT63
 from advocacy.graph.sentiment import gate_names
@@ -401,9 +401,7 @@ def get_enrollment(
                 Customer.external_id == customer_external_id,
             )
         )
-    if enrollment is None:
-        raise NotFound(f"{customer_external_id!r} is not enrolled in campaign {campaign_id}.")
-    return enrollment
+    return found(enrollment, f"{customer_external_id!r} is not enrolled in campaign {campaign_id}.")
 
 
 def withdraw_enrollment(

@@ -19,7 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advocacy.extensions import db
-from advocacy.types import BigId, UTCDateTime, utcnow
+from advocacy.types import UTCDateTime, utcnow
+from advocacy.workspaces.models import WorkspaceRow
 
 OBJECTIVES = ("awareness", "consideration", "conversion")
 STATUSES = ("draft", "active", "paused", "ended")
@@ -51,15 +52,13 @@ class RewardColumns:
     invitee_reward_currency: Mapped[str | None] = mapped_column(String(3))
 
 
-class Campaign(RewardColumns, db.Model):  # type: ignore[name-defined,misc]
+class Campaign(WorkspaceRow, RewardColumns, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "campaigns"
     __table_args__ = (
         Index("ix_campaigns_workspace_id_id", "workspace_id", "id"),
         *reward_amount_checks(),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     name: Mapped[str] = mapped_column(String(200))
     objective: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10), default="draft")
@@ -86,14 +85,12 @@ class Campaign(RewardColumns, db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class CampaignAudit(db.Model):  # type: ignore[name-defined,misc]
+class CampaignAudit(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """Who changed what on a campaign, and when: rewards, status and URLs."""
 
     __tablename__ = "campaign_audit"
     __table_args__ = (Index("ix_campaign_audit_campaign_at", "campaign_id", "at"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -103,14 +100,12 @@ class CampaignAudit(db.Model):  # type: ignore[name-defined,misc]
     new_value: Mapped[Any] = mapped_column(JSON)
 
 
-class Enrollment(db.Model):  # type: ignore[name-defined,misc]
+class Enrollment(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """An advocate selected into a campaign: by whom, how, from which ranking."""
 
     __tablename__ = "enrollments"
     __table_args__ = (UniqueConstraint("campaign_id", "customer_id"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     method: Mapped[str] = mapped_column(String(10))

@@ -25,7 +25,7 @@ from advocacy.campaigns.rules import (
     transition_problem,
 )
 from advocacy.campaigns.urls import check_url
-from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.errors import Conflict, Unprocessable, found
 from advocacy.fields import MAX_INT63
 from advocacy.pagination import page_by_id, page_by_time
 from advocacy.types import DbSession, utcnow
@@ -80,9 +80,7 @@ def get_campaign(
         if lock is not None:
             query = query.with_for_update(read=lock == "share")
         campaign = session.scalar(query)
-    if campaign is None:
-        raise NotFound(f"No campaign {campaign_id} in this workspace.")
-    return campaign
+    return found(campaign, f"No campaign {campaign_id} in this workspace.")
 
 
 def campaign_values(campaign: Campaign) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from advocacy.config import STAFF_SESSION_HOURS
 from advocacy.console.models import Membership, StaffSession, StaffUser
-from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.errors import Conflict, Unprocessable, found
 from advocacy.types import DbSession, utcnow
 from advocacy.workspaces.models import Workspace
 from advocacy.workspaces.roles import ROLES
@@ -88,10 +88,7 @@ def find_staff(session: DbSession, *, email: str) -> StaffUser | None:
 
 
 def get_staff(session: DbSession, *, staff_user_id: int) -> StaffUser:
-    user = session.get(StaffUser, staff_user_id)
-    if user is None:
-        raise NotFound(f"No staff member {staff_user_id}.")
-    return user
+    return found(session.get(StaffUser, staff_user_id), f"No staff member {staff_user_id}.")
 
 
 def add_staff(
@@ -153,9 +150,7 @@ def _membership(session: DbSession, *, staff_user_id: int, workspace_id: int) ->
             Membership.staff_user_id == staff_user_id, Membership.workspace_id == workspace_id
         )
     ).one_or_none()
-    if membership is None:
-        raise NotFound("No such staff member in this workspace.")
-    return membership
+    return found(membership, "No such staff member in this workspace.")
 
 
 def _keep_an_owner(session: DbSession, workspace_id: int, leaving_id: int) -> None:

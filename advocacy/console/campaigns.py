@@ -162,6 +162,17 @@ def edit(campaign_id: int) -> ResponseReturnValue:
     return _render_form(values=values, errors={}, campaign=campaign, status=200)
 
 
+def _change(campaign: Campaign, payload: dict[str, Any]) -> None:
+    """Validate a partial change with the API's schema and apply it as the staff member."""
+    service.update_campaign(
+        db.session,
+        workspace_id=current_workspace().id,
+        campaign_id=campaign.id,
+        changes=campaign_form.validated(payload, partial=True),
+        **staff_actor(),
+    )
+
+
 @bp.route("/<int:campaign_id>/edit", methods=["POST"])
 @require_scope("campaigns")
 def update(campaign_id: int) -> ResponseReturnValue:
@@ -169,14 +180,7 @@ def update(campaign_id: int) -> ResponseReturnValue:
     campaign = _campaign(campaign_id)
     values = request.form.to_dict()
     try:
-        loaded = campaign_form.validated(campaign_form.form_payload(values, _tz()), partial=True)
-        service.update_campaign(
-            db.session,
-            workspace_id=current_workspace().id,
-            campaign_id=campaign.id,
-            changes=loaded,
-            **staff_actor(),
-        )
+        _change(campaign, campaign_form.form_payload(values, _tz()))
     except (Unprocessable, Conflict) as error:
         db.session.rollback()
         errors = campaign_form.field_errors(error.errors or {"form": [error.detail]})
@@ -218,14 +222,7 @@ def change_status(campaign_id: int) -> ResponseReturnValue:
     target = request.form.get("status", "")
     campaign = _campaign(campaign_id)
     try:
-        loaded = campaign_form.validated({"status": target}, partial=True)
-        service.update_campaign(
-            db.session,
-            workspace_id=current_workspace().id,
-            campaign_id=campaign.id,
-            changes=loaded,
-            **staff_actor(),
-        )
+        _change(campaign, {"status": target})
     except (Unprocessable, Conflict) as error:
         db.session.rollback()
         flash(f"Status not changed: {error.detail}", "error")

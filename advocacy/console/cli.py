@@ -10,9 +10,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from advocacy.cli import fail
+from advocacy.cli import commit_or_fail, workspace_option
 from advocacy.console import accounts, tokens
-from advocacy.errors import DomainError, NotFound
+from advocacy.console.models import StaffUser
+from advocacy.errors import found
 from advocacy.extensions import db
 from advocacy.workspaces.models import Workspace
 from advocacy.workspaces.roles import ROLES
@@ -28,7 +29,7 @@ def _read_password(from_stdin: bool) -> str:
 
 @staff.command("add")
 @click.argument("email")
-@click.option("--workspace", "workspace_id", type=int, required=True, help="Workspace id")
+@workspace_option
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--name", default=None, help="Shown in the console and the audit trail")
 @click.option(
@@ -37,8 +38,8 @@ def _read_password(from_stdin: bool) -> str:
 def add(email: str, workspace_id: int, role: str, name: str | None, password_stdin: bool) -> None:
     """Create a staff member with a role in a workspace (or give a known one a new workspace)."""
     password = _read_password(password_stdin)
-    try:
-        user = accounts.add_staff(
+    user = commit_or_fail(
+        lambda: accounts.add_staff(
             db.session,
             email=email,
             password=password,
@@ -46,19 +47,20 @@ def add(email: str, workspace_id: int, role: str, name: str | None, password_std
             role=role,
             name=name,
         )
-    except DomainError as error:
-        fail(error)
-        return
-    db.session.commit()
+    )
     click.echo(f"staff {user.id} {user.email} is {role} of workspace {workspace_id}")
 
 
 @staff.command("list")
-@click.option("--workspace", "workspace_id", type=int, required=True, help="Workspace id")
+@workspace_option
 def list_staff(workspace_id: int) -> None:
     """The workspace's staff: id, email, role, name."""
     for user, role in accounts.list_staff(db.session, workspace_id=workspace_id):
         click.echo(f"{user.id}\t{user.email}\t{role}\t{user.name or ''}")
+
+
+def _known_staff(email: str) -> StaffUser:
+    return found(accounts.find_staff(db.session, email=email), f"No staff member {email}.")
 
 
 def _public_url(path: str) -> str:
@@ -68,18 +70,15 @@ def _public_url(path: str) -> str:
 
 @staff.command("invite")
 @click.argument("email")
-@click.option("--workspace", "workspace_id", type=int, required=True, help="Workspace id")
+@workspace_option
 @click.option("--role", type=click.Choice(ROLES), required=True)
 def invite(email: str, workspace_id: int, role: str) -> None:
     """Print a single-use invitation link (expires in 7 days) to send to someone."""
-    try:
-        issued = tokens.invite_staff(
+    issued = commit_or_fail(
+        lambda: tokens.invite_staff(
             db.session, workspace_id=workspace_id, email=email, role=role, invited_by=None
         )
-    except DomainError as error:
-        fail(error)
-        return
-    db.session.commit()
+    )
     click.echo(f"invitation for {issued.token.email} as {role} of workspace {workspace_id}")
     click.echo(f"expires {issued.token.expires_at.isoformat()}; link (shown once):")
     click.echo(_public_url(f"/invitations/{issued.secret}"))
@@ -87,20 +86,18 @@ def invite(email: str, workspace_id: int, role: str) -> None:
 
 @staff.command("remove")
 @click.argument("email")
-@click.option("--workspace", "workspace_id", type=int, required=True, help="Workspace id")
+@workspace_option
 def remove(email: str, workspace_id: int) -> None:
     """Take a person out of a workspace (the last owner stays)."""
-    try:
-        user = accounts.find_staff(db.session, email=email)
-        if user is None:
-            raise NotFound(f"No staff member {email}.")
+
+    def remove_membership() -> StaffUser:
+        user = _known_staff(email)
         accounts.remove_membership(db.session, staff_user_id=user.id, workspace_id=workspace_id)
         if not accounts.list_memberships(db.session, staff_user_id=user.id):
             accounts.end_all_sessions(db.session, staff_user_id=user.id)
-    except DomainError as error:
-        fail(error)
-        return
-    db.session.commit()
+        return user
+
+    user = commit_or_fail(remove_membership)
     click.echo(f"{user.email} removed from workspace {workspace_id}")
 
 
@@ -108,15 +105,12 @@ def remove(email: str, workspace_id: int) -> None:
 @click.argument("email")
 def reset(email: str) -> None:
     """Print a single-use password reset link (expires in 24 hours)."""
-    try:
-        user = accounts.find_staff(db.session, email=email)
-        if user is None:
-            raise NotFound(f"No staff member {email}.")
-        issued = tokens.start_password_reset(db.session, staff_user_id=user.id)
-    except DomainError as error:
-        fail(error)
-        return
-    db.session.commit()
+
+    def start_reset() -> tuple[StaffUser, tokens.IssuedToken]:
+        user = _known_staff(email)
+        return user, tokens.start_password_reset(db.session, staff_user_id=user.id)
+
+    user, issued = commit_or_fail(start_reset)
     click.echo(f"password reset for {user.email}; expires {issued.token.expires_at.isoformat()}")
     click.echo(_public_url(f"/reset/{issued.secret}"))
 

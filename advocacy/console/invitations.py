@@ -7,10 +7,12 @@ link shows a friendly 404 page. After either, the person signs in with the new p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 
 from advocacy.console import accounts, tokens
 from advocacy.console.access import public
@@ -39,6 +41,27 @@ _limited = limiter.limit(
 )
 
 
+def _link_page(
+    template: str, context: dict[str, Any], act: Callable[[FlaskForm], None], done: str
+) -> ResponseReturnValue:
+    """A one-time link's page: the form (GET), or its post applied with ``act`` and
+    committed, then on to sign-in saying ``done``; a refused post shows the form again."""
+    form = context["form"]
+    if request.method == "GET":
+        return render_page(template, **context)
+    if not form.validate():
+        return render_page(template, status=400, **context)
+    try:
+        act(form)
+    except Unprocessable as error:
+        db.session.rollback()
+        context["form"] = form_with_errors(form, error)
+        return render_page(template, status=422, **context)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("console.auth.login"))
+
+
 @bp.route("/invitations/<secret>", methods=["GET", "POST"])
 @public
 @_limited
@@ -55,24 +78,18 @@ def accept(secret: str) -> ResponseReturnValue:
         "brand": _brand(token.workspace_id),
         "form": form,
     }
-    if request.method == "GET":
-        return render_page("console/invitation.html", **context)
-    if not form.validate():
-        return render_page("console/invitation.html", status=400, **context)
-    try:
+
+    def act(form: FlaskForm) -> None:
         tokens.accept_invitation(
             db.session,
             secret=secret,
             password=form.password.data or "",
             name=form.name.data if isinstance(form, NewAccountForm) else None,
         )
-    except Unprocessable as error:
-        db.session.rollback()
-        context["form"] = form_with_errors(form, error)
-        return render_page("console/invitation.html", status=422, **context)
-    db.session.commit()
-    flash("Welcome! Sign in with your email and password.", "success")
-    return redirect(url_for("console.auth.login"))
+
+    return _link_page(
+        "console/invitation.html", context, act, "Welcome! Sign in with your email and password."
+    )
 
 
 @bp.route("/reset/<secret>", methods=["GET", "POST"])
@@ -81,25 +98,14 @@ def accept(secret: str) -> ResponseReturnValue:
 def reset(secret: str) -> ResponseReturnValue:
     """Choose a new password with a reset link."""
     token = tokens.find_token(db.session, kind="reset", secret=secret)
-    form = NewPasswordForm()
-    context: dict[str, Any] = {
-        "token": token,
-        "brand": _brand(token.workspace_id),
-        "form": form,
-    }
-    if request.method == "GET":
-        return render_page("console/reset.html", **context)
-    if not form.validate():
-        return render_page("console/reset.html", status=400, **context)
-    try:
+    context = {"token": token, "brand": _brand(token.workspace_id), "form": NewPasswordForm()}
+
+    def act(form: FlaskForm) -> None:
         tokens.reset_password(db.session, secret=secret, password=form.password.data or "")
-    except Unprocessable as error:
-        db.session.rollback()
-        context["form"] = form_with_errors(form, error)
-        return render_page("console/reset.html", status=422, **context)
-    db.session.commit()
-    flash("Password changed. Sign in with the new one.", "success")
-    return redirect(url_for("console.auth.login"))
+
+    return _link_page(
+        "console/reset.html", context, act, "Password changed. Sign in with the new one."
+    )
 
 
 @bp.route("/brand/<int:workspace_id>.css")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from advocacy.console.access import current_workspace, require_scope
-from advocacy.console.rendering import form_with_errors, render_page
-from advocacy.errors import DomainError
+from advocacy.console.forms import ApiKeyForm, WebhookForm
+from advocacy.console.rendering import render_page
+from advocacy.console.settings_page import (
+    apply_form,
+    back_to_settings,
+    key_form,
+    render_settings,
+    webhook_form,
+)
 from advocacy.extensions import db
 from advocacy.types import utcnow
 from advocacy.webhooks import service as webhooks
@@ -17,36 +26,26 @@ bp = Blueprint("integrations", __name__)
 DELIVERY_PAGE = 50
 
 
-def _settings(status: int = 200, **overrides: object) -> ResponseReturnValue:
-    from advocacy.console.settings import render_settings
-
-    return render_settings(status, **overrides)
+def _show_secret(one_time_secret: dict[str, Any]) -> ResponseReturnValue:
+    """The page with a secret shown on this answer only."""
+    return render_settings(201, one_time_secret=one_time_secret)
 
 
 @bp.route("/keys", methods=["POST"])
 @require_scope("admin")
 def create_key() -> ResponseReturnValue:
     """Issue an API key with scopes; its secret is shown on this answer only."""
-    from advocacy.console.settings import key_form
 
-    form = key_form(formdata=request.form)
-    if not form.validate():
-        return _settings(400, key_form=form)
-    try:
+    def change(form: ApiKeyForm) -> dict[str, Any]:
         issued = workspaces.create_api_key(
             db.session,
             workspace_id=current_workspace().id,
             name=form.name.data or "",
             scopes=list(form.scopes.data or []),
         )
-    except DomainError as error:
-        db.session.rollback()
-        return _settings(error.status, key_form=form_with_errors(form, error))
-    db.session.commit()
-    return _settings(
-        201,
-        one_time_secret={"title": f"API key “{issued.key.name}”", "secret": issued.secret},
-    )
+        return {"title": f"API key “{issued.key.name}”", "secret": issued.secret}
+
+    return apply_form("key_form", key_form(formdata=request.form), change, _show_secret)
 
 
 @bp.route("/keys/<int:key_id>/revoke", methods=["POST"])
@@ -55,20 +54,15 @@ def revoke_key(key_id: int) -> ResponseReturnValue:
     """Revoke an API key: requests with it fail from now on."""
     workspaces.revoke_api_key(db.session, key_id=key_id, workspace_id=current_workspace().id)
     db.session.commit()
-    flash("API key revoked.", "success")
-    return redirect(url_for("console.settings.index") + "#keys")
+    return back_to_settings("API key revoked.", "keys")
 
 
 @bp.route("/webhooks", methods=["POST"])
 @require_scope("admin")
 def create_webhook() -> ResponseReturnValue:
     """Subscribe a URL to events; its signing secret is shown on this answer only."""
-    from advocacy.console.settings import webhook_form
 
-    form = webhook_form(formdata=request.form)
-    if not form.validate():
-        return _settings(400, webhook_form=form)
-    try:
+    def change(form: WebhookForm) -> dict[str, Any]:
         subscription = webhooks.create_subscription(
             db.session,
             workspace_id=current_workspace().id,
@@ -77,14 +71,9 @@ def create_webhook() -> ResponseReturnValue:
             description=form.description.data or None,
             allow_private=current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
         )
-    except DomainError as error:
-        db.session.rollback()
-        return _settings(error.status, webhook_form=form_with_errors(form, error))
-    secret = subscription.secret
-    db.session.commit()
-    return _settings(
-        201, one_time_secret={"title": f"Signing secret of {subscription.url}", "secret": secret}
-    )
+        return {"title": f"Signing secret of {subscription.url}", "secret": subscription.secret}
+
+    return apply_form("webhook_form", webhook_form(formdata=request.form), change, _show_secret)
 
 
 @bp.route("/webhooks/<int:subscription_id>/delete", methods=["POST"])
@@ -98,8 +87,7 @@ def delete_webhook(subscription_id: int) -> ResponseReturnValue:
         now=utcnow(),
     )
     db.session.commit()
-    flash("Webhook deleted.", "success")
-    return redirect(url_for("console.settings.index") + "#webhooks")
+    return back_to_settings("Webhook deleted.", "webhooks")
 
 
 @bp.route("/webhooks/<int:subscription_id>")

@@ -2,47 +2,43 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from typing import Any
+
+from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from advocacy.console import accounts, tokens
 from advocacy.console.access import current_workspace, require_scope
 from advocacy.console.forms import InviteForm, RoleForm
-from advocacy.console.rendering import form_with_errors
-from advocacy.errors import DomainError, Unprocessable
+from advocacy.console.settings_page import apply_form, back_to_settings, render_settings
+from advocacy.errors import Unprocessable
 from advocacy.extensions import db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
-def _settings(status: int = 200, **overrides: object) -> ResponseReturnValue:
-    from advocacy.console.settings import render_settings
-
-    return render_settings(status, **overrides)
-
-
-def _show_link(title: str, issued: tokens.IssuedToken, endpoint: str) -> ResponseReturnValue:
-    """Commit, then show the one-time link on the Settings page (this answer only)."""
+def _one_time_link(title: str, issued: tokens.IssuedToken, endpoint: str) -> dict[str, Any]:
+    """What the Settings page shows once (this answer only), read before the commit."""
     link = url_for(endpoint, secret=issued.secret, _external=True)
-    expires_at = issued.token.expires_at
-    db.session.commit()
-    return _settings(201, one_time_link={"title": title, "url": link, "expires_at": expires_at})
+    return {"title": title, "url": link, "expires_at": issued.token.expires_at}
+
+
+def _show_link(one_time_link: dict[str, Any]) -> ResponseReturnValue:
+    return render_settings(201, one_time_link=one_time_link)
 
 
 def _back(message: str) -> ResponseReturnValue:
-    flash(message, "success")
-    return redirect(url_for("console.settings.index") + "#staff")
+    db.session.commit()
+    return back_to_settings(message, "staff")
 
 
 @bp.route("/invite", methods=["POST"])
 @require_scope("admin")
 def invite() -> ResponseReturnValue:
     """Invite someone by email with a role; the link is shown once, to pass on."""
-    form = InviteForm(formdata=request.form)
-    if not form.validate():
-        return _settings(400, invite_form=form)
-    try:
+
+    def change(form: InviteForm) -> dict[str, Any]:
         issued = tokens.invite_staff(
             db.session,
             workspace_id=current_workspace().id,
@@ -50,14 +46,10 @@ def invite() -> ResponseReturnValue:
             role=form.role.data or "",
             invited_by=current_user.id,
         )
-    except DomainError as error:
-        db.session.rollback()
-        return _settings(error.status, invite_form=form_with_errors(form, error))
-    return _show_link(
-        f"Invitation for {issued.token.email} ({issued.token.role})",
-        issued,
-        "console.invitations.accept",
-    )
+        title = f"Invitation for {issued.token.email} ({issued.token.role})"
+        return _one_time_link(title, issued, "console.invitations.accept")
+
+    return apply_form("invite_form", InviteForm(formdata=request.form), change, _show_link)
 
 
 @bp.route("/invitations/<int:token_id>/cancel", methods=["POST"])
@@ -65,7 +57,6 @@ def invite() -> ResponseReturnValue:
 def cancel_invitation(token_id: int) -> ResponseReturnValue:
     """Withdraw an invitation: its link stops working."""
     tokens.cancel_invitation(db.session, workspace_id=current_workspace().id, token_id=token_id)
-    db.session.commit()
     return _back("Invitation withdrawn.")
 
 
@@ -82,7 +73,6 @@ def change_role(staff_user_id: int) -> ResponseReturnValue:
         workspace_id=current_workspace().id,
         role=form.role.data or "",
     )
-    db.session.commit()
     return _back("Role changed.")
 
 
@@ -93,7 +83,6 @@ def remove(staff_user_id: int) -> ResponseReturnValue:
     accounts.remove_membership(
         db.session, staff_user_id=staff_user_id, workspace_id=current_workspace().id
     )
-    db.session.commit()
     return _back("Removed from this workspace.")
 
 
@@ -107,6 +96,7 @@ def reset(staff_user_id: int) -> ResponseReturnValue:
         started_by=current_user.id,
         workspace_id=current_workspace().id,
     )
-    return _show_link(
-        f"Password reset for {issued.token.email}", issued, "console.invitations.reset"
-    )
+    title = f"Password reset for {issued.token.email}"
+    one_time_link = _one_time_link(title, issued, "console.invitations.reset")
+    db.session.commit()
+    return _show_link(one_time_link)

@@ -19,12 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advocacy.extensions import db
-from advocacy.types import BigId, UTCDateTime, utcnow
+from advocacy.types import UTCDateTime, utcnow
+from advocacy.workspaces.models import WorkspaceRow
 
 EVENT_KINDS = ("purchase", "review", "support_contact", "nps", "login", "email_click", "other")
 
 
-class Customer(db.Model):  # type: ignore[name-defined,misc]
+class Customer(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "customers"
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
@@ -32,8 +33,6 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_customers_workspace_email", "workspace_id", "email_normalized"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     external_id: Mapped[str] = mapped_column(String(128))
     email: Mapped[str | None] = mapped_column(String(320))
     email_normalized: Mapped[str | None] = mapped_column(String(320))
@@ -56,15 +55,13 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
         return {"email": self.consent_email, "sms": self.consent_sms, "social": self.consent_social}
 
 
-class EngagementEvent(db.Model):  # type: ignore[name-defined,misc]
+class EngagementEvent(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "engagement_events"
     __table_args__ = (
         UniqueConstraint("workspace_id", "event_id"),
         Index("ix_engagement_events_customer_time", "workspace_id", "customer_id", "occurred_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     # The CRM's own id for the event; makes re-posting it idempotent.
     event_id: Mapped[str | None] = mapped_column(String(128))
@@ -79,7 +76,7 @@ class EngagementEvent(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Mention(db.Model):  # type: ignore[name-defined,misc]
+class Mention(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "mentions"
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
@@ -88,8 +85,6 @@ class Mention(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("sentiment >= -1 AND sentiment <= 1", name="sentiment_range"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     external_id: Mapped[str] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(32))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
@@ -104,7 +99,7 @@ class Mention(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Connection(db.Model):  # type: ignore[name-defined,misc]
+class Connection(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """A directed social tie: `source` interacts with (or follows) `target`."""
 
     __tablename__ = "connections"
@@ -117,8 +112,6 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     source_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     target_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     channel: Mapped[str] = mapped_column(String(32))

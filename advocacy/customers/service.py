@@ -20,7 +20,7 @@ from sqlalchemy import insert, or_, select, text, update
 from advocacy.customers import sentiment
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Connection, Customer, EngagementEvent, Mention
-from advocacy.errors import NotFound
+from advocacy.errors import NotFound, found
 from advocacy.pagination import page_by_id, page_by_time
 from advocacy.types import DbSession, utcnow
 
@@ -184,9 +184,7 @@ def get_customer(session: DbSession, *, workspace_id: int, external_id: str) -> 
             Customer.erased_at.is_(None),
         )
     )
-    if customer is None:
-        raise NotFound(f"No customer {external_id!r} in this workspace.")
-    return customer
+    return found(customer, f"No customer {external_id!r} in this workspace.")
 
 
 def list_customers(

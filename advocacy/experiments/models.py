@@ -18,7 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from advocacy.campaigns.models import RewardColumns, reward_amount_checks
 from advocacy.extensions import db
-from advocacy.types import BigId, UTCDateTime, utcnow
+from advocacy.types import UTCDateTime, utcnow
+from advocacy.workspaces.models import WorkspaceRow
 
 # Who is assigned to a variant: the advocate (when enrolled, or at their first link if they
 # were enrolled before the experiment existed) or the invitee (when a conversion of theirs
@@ -26,7 +27,7 @@ from advocacy.types import BigId, UTCDateTime, utcnow
 UNITS = ("advocate", "invitee")
 
 
-class Experiment(db.Model):  # type: ignore[name-defined,misc]
+class Experiment(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """A campaign's experiment: at most one per campaign."""
 
     __tablename__ = "experiments"
@@ -36,8 +37,6 @@ class Experiment(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("unit IN ('advocate', 'invitee')", name="unit"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     unit: Mapped[str] = mapped_column(String(10))
     # Units per variant before a winner may be declared.
@@ -45,7 +44,7 @@ class Experiment(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ExperimentVariant(RewardColumns, db.Model):  # type: ignore[name-defined,misc]
+class ExperimentVariant(WorkspaceRow, RewardColumns, db.Model):  # type: ignore[name-defined,misc]
     """One arm: its allocation weight and the incentive it offers instead of the campaign's
     (the same reward columns as the campaign's)."""
 
@@ -56,8 +55,6 @@ class ExperimentVariant(RewardColumns, db.Model):  # type: ignore[name-defined,m
         *reward_amount_checks(),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
     name: Mapped[str] = mapped_column(String(32))
     weight: Mapped[int] = mapped_column(Integer)
@@ -66,7 +63,7 @@ class ExperimentVariant(RewardColumns, db.Model):  # type: ignore[name-defined,m
     position: Mapped[int] = mapped_column(Integer)
 
 
-class ExperimentAssignment(db.Model):  # type: ignore[name-defined,misc]
+class ExperimentAssignment(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """A unit's variant, recorded once (unique per experiment and customer): sticky.
 
     ``customer_id`` is the advocate or the invitee, as the experiment's unit says.
@@ -78,8 +75,6 @@ class ExperimentAssignment(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_experiment_assignments_variant", "variant_id", "customer_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
     variant_id: Mapped[int] = mapped_column(ForeignKey("experiment_variants.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))

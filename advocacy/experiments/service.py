@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, distinct, func, select
 from advocacy.campaigns.models import Enrollment
 from advocacy.campaigns.rules import reward_terms
 from advocacy.customers.models import Customer
-from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.errors import Conflict, NotFound, Unprocessable, found
 from advocacy.experiments import stats
 from advocacy.experiments.assignment import ADVOCATE, Assigned, load_arms, record_assignments
 from advocacy.experiments.models import Experiment, ExperimentAssignment, ExperimentVariant
@@ -25,9 +25,7 @@ from advocacy.types import DbSession
 def _experiment(session: DbSession, workspace_id: int, campaign_id: int) -> Experiment:
     get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     experiment = session.scalar(select(Experiment).where(Experiment.campaign_id == campaign_id))
-    if experiment is None:
-        raise NotFound("This campaign has no experiment.")
-    return experiment
+    return found(experiment, "This campaign has no experiment.")
 
 
 def _variants(session: DbSession, experiment_id: int) -> list[ExperimentVariant]:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from advocacy.customers.models import Customer
-from advocacy.errors import Conflict, NotFound
+from advocacy.errors import Conflict, found
 from advocacy.pagination import page_by_id
 from advocacy.rewards import bookkeeping, rules
 from advocacy.rewards.models import Conversion, Referral, Reward, RewardEvent
@@ -156,9 +156,7 @@ def get_reward(
         if lock:
             query = query.with_for_update()
         reward = session.scalar(query)
-    if reward is None:
-        raise NotFound(f"No reward {reward_id} in this workspace.")
-    return reward
+    return found(reward, f"No reward {reward_id} in this workspace.")
 
 
 def change_reward(

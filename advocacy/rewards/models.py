@@ -26,13 +26,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from advocacy.extensions import db
 from advocacy.types import BigId, UTCDateTime, utcnow
+from advocacy.workspaces.models import WorkspaceRow
 
 CONVERSION_EVENTS = ("signup", "purchase")
 ROLES = ("inviter", "invitee")
 EVIDENCE = ("ref", "cookie", "visitor", "invitation", "prior_referral")
 
 
-class Conversion(db.Model):  # type: ignore[name-defined,misc]
+class Conversion(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """A sign-up or purchase reported by the site, once per (workspace, event_id)."""
 
     __tablename__ = "conversions"
@@ -43,8 +44,6 @@ class Conversion(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("refunded_amount >= 0", name="refunded_amount"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     event_id: Mapped[str] = mapped_column(String(128))
     event: Mapped[str] = mapped_column(String(10))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
@@ -67,7 +66,7 @@ class Conversion(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Referral(db.Model):  # type: ignore[name-defined,misc]
+class Referral(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """The attribution of one conversion to an advocate's link, with the evidence that won."""
 
     __tablename__ = "referrals"
@@ -79,8 +78,6 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_referrals_invitee_time", "invitee_id", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     conversion_id: Mapped[int] = mapped_column(ForeignKey("conversions.id"))
     link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"))
@@ -98,7 +95,7 @@ class Referral(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Reward(db.Model):  # type: ignore[name-defined,misc]
+class Reward(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """What one side (inviter or invitee) of one conversion earns; at most one per role."""
 
     __tablename__ = "rewards"
@@ -112,8 +109,6 @@ class Reward(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("amount >= 0", name="amount"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     conversion_id: Mapped[int] = mapped_column(ForeignKey("conversions.id"))
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"))
@@ -138,14 +133,12 @@ class Reward(db.Model):  # type: ignore[name-defined,misc]
         return self.currency or "points"
 
 
-class RewardEvent(db.Model):  # type: ignore[name-defined,misc]
+class RewardEvent(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """One step of a reward's history (insert-only)."""
 
     __tablename__ = "reward_events"
     __table_args__ = (Index("ix_reward_events_reward", "reward_id", "id"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"))
     from_state: Mapped[str | None] = mapped_column(String(10))
     to_state: Mapped[str] = mapped_column(String(10))
@@ -157,15 +150,13 @@ class RewardEvent(db.Model):  # type: ignore[name-defined,misc]
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Refund(db.Model):  # type: ignore[name-defined,misc]
+class Refund(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "refunds"
     __table_args__ = (
         UniqueConstraint("conversion_id", "refund_id"),
         CheckConstraint("amount > 0", name="amount"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     conversion_id: Mapped[int] = mapped_column(ForeignKey("conversions.id"), index=True)
     # The shop's own refund id, when it sends one: makes re-sending it harmless.
     refund_id: Mapped[str | None] = mapped_column(String(128))
@@ -174,7 +165,7 @@ class Refund(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class LedgerAccount(db.Model):  # type: ignore[name-defined,misc]
+class LedgerAccount(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """A campaign's reward budget or a customer's rewards, in one unit (currency or points)."""
 
     __tablename__ = "ledger_accounts"
@@ -183,8 +174,6 @@ class LedgerAccount(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_ledger_accounts_customer", "customer_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     # "campaign:<id>:<unit>" or "customer:<id>:<unit>"
     code: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(20))
@@ -194,7 +183,7 @@ class LedgerAccount(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class LedgerTransaction(db.Model):  # type: ignore[name-defined,misc]
+class LedgerTransaction(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """A balanced movement: a reward's award, or the reversal of one (insert-only)."""
 
     __tablename__ = "ledger_transactions"
@@ -204,15 +193,13 @@ class LedgerTransaction(db.Model):  # type: ignore[name-defined,misc]
         UniqueConstraint("reverses_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id"))
     kind: Mapped[str] = mapped_column(String(10))  # award | reversal
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class LedgerEntry(db.Model):  # type: ignore[name-defined,misc]
+class LedgerEntry(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """One leg of a transaction: a signed amount on one account (insert-only)."""
 
     __tablename__ = "ledger_entries"
@@ -221,15 +208,13 @@ class LedgerEntry(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_ledger_entries_transaction", "transaction_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class IdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
+class IdempotencyKey(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """An Idempotency-Key of a workspace: the request it named and, once done, the answer."""
 
     __tablename__ = "idempotency_keys"
@@ -238,8 +223,6 @@ class IdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_idempotency_keys_created", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     key: Mapped[str] = mapped_column(String(255))
     # SHA-256 of method, path and canonical JSON body.
     fingerprint: Mapped[str] = mapped_column(String(64))

@@ -9,7 +9,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from advocacy.extensions import db
-from advocacy.types import BigId, UTCDateTime, utcnow
+from advocacy.types import UTCDateTime, utcnow
+from advocacy.workspaces.models import WorkspaceRow
 
 EVENT_TYPES = (
     "referral.attributed",
@@ -22,12 +23,10 @@ EVENT_TYPES = (
 DELIVERY_STATES = ("pending", "delivered", "dead")
 
 
-class WebhookSubscription(db.Model):  # type: ignore[name-defined,misc]
+class WebhookSubscription(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "webhook_subscriptions"
     __table_args__ = (Index("ix_webhook_subscriptions_workspace", "workspace_id", "id"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     url: Mapped[str] = mapped_column(String(2048))
     # "whsec_" + base64 of 32 random bytes (Standard Webhooks).
     secret: Mapped[str] = mapped_column(String(64))
@@ -39,7 +38,7 @@ class WebhookSubscription(db.Model):  # type: ignore[name-defined,misc]
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
+class OutboxEvent(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     """A domain event, written in the transaction that caused it."""
 
     __tablename__ = "outbox_events"
@@ -48,8 +47,6 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_outbox_events_dispatch", "dispatched_at", "id"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     # The stable webhook-id of every delivery of this event (receivers drop duplicates by it).
     msg_id: Mapped[str] = mapped_column(String(40))
     type: Mapped[str] = mapped_column(String(40))
@@ -59,7 +56,7 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class WebhookDelivery(db.Model):  # type: ignore[name-defined,misc]
+class WebhookDelivery(WorkspaceRow, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "subscription_id"),
@@ -67,8 +64,6 @@ class WebhookDelivery(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
     event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"))
     subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
     state: Mapped[str] = mapped_column(String(10), default="pending")

@@ -9,6 +9,14 @@ from advocacy.extensions import db
 from advocacy.types import BigId, UTCDateTime, utcnow
 
 
+class WorkspaceRow:
+    """The first columns of every row a workspace owns: its id, then the workspace's. The sort
+    order keeps them first in the table, as the migrations created them."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, sort_order=-2)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), sort_order=-1)
+
+
 class Workspace(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "workspaces"
 

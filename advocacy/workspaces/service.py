@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from advocacy.errors import NotFound, Unprocessable
+from advocacy.errors import NotFound, Unprocessable, found
 from advocacy.types import DbSession, utcnow
 from advocacy.workspaces.models import ApiKey, Workspace
 
@@ -69,10 +69,7 @@ def create_workspace(session: DbSession, *, name: str) -> Workspace:
 
 
 def get_workspace(session: DbSession, *, workspace_id: int) -> Workspace:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None:
-        raise NotFound(f"No workspace {workspace_id}.")
-    return workspace
+    return found(session.get(Workspace, workspace_id), f"No workspace {workspace_id}.")
 
 
 def create_api_key(
