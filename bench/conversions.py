@@ -47,6 +47,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -411,6 +412,7 @@ def alone(
         assert response.status_code == 201, response.get_json()
     python_cpu = (time.process_time() - python_cpu) * 1000 / n
     database_cpu = (_cpu_seconds(backend) - database_cpu) * 1000 / n
+    statements = count_statements(app, client, body, headers)
     with app.app_context():
         db.engine.dispose()
     times.sort()
@@ -419,7 +421,36 @@ def alone(
         "p99": times[int(len(times) * 0.99)],
         "python_cpu": python_cpu,
         "database_cpu": database_cpu,
+        "statements": statements,
     }
+
+
+def count_statements(
+    app: Any, client: Any, body: dict[str, Any], headers: dict[str, str]
+) -> list[str]:
+    """The statements one more conversion (like the last one, new ids) sends, in order
+    (BEGIN and COMMIT are not statements the driver is asked to run)."""
+    from sqlalchemy import event
+
+    from advocacy.extensions import db
+
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    body = {**body, "event_id": "counted", "invitee": {**body["invitee"], "external_id": "counted"}}
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post(
+            "/api/v1/conversions", json=body, headers={**headers, "Idempotency-Key": "counted"}
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201, response.get_json()
+    return sent
 
 
 LAYERS = (  # first match from the innermost frame outwards
@@ -494,6 +525,9 @@ def main() -> None:
     parser.add_argument("--alone", type=int, default=300, help="sequential in-process requests")
     parser.add_argument("--profile", action="store_true", help="py-spy over the saturated run")
     parser.add_argument(
+        "--statements", action="store_true", help="list the statements of one conversion"
+    )
+    parser.add_argument(
         "--rates",
         default="100",
         help="paced runs too: total conversions/s offered by the 32 clients (comma-separated)",
@@ -546,6 +580,10 @@ def main() -> None:
         f"per conversion: {single['python_cpu']:.1f} ms Python, "
         f"{single['database_cpu']:.1f} ms PostgreSQL backend"
     )
+    print(f"  statements per conversion: {len(single['statements'])}")
+    if args.statements:
+        for number, statement in enumerate(single["statements"], 1):
+            print(f"    {number:2}. {statement[:160]}")
     if layers:
         print("  py-spy over the workers during the saturated run (busy samples):")
         for layer, share in layers:

@@ -30,6 +30,7 @@ from advocacy.rewards.evidence import Evidence, TokenSettings, attribute_convers
 from advocacy.rewards.lifecycle import RewardView, external_ids
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.rewards.verdicts import Invitee, decide_verdict, gather_context
+from advocacy.statements import run
 from advocacy.types import DbSession
 from advocacy.upserts import insert_ignoring_conflicts
 
@@ -218,7 +219,9 @@ def _inserting(session: DbSession, model: Any, unique: tuple[str, ...], *returni
     key = (model.__tablename__, session.get_bind().dialect.name)
     statement = _INSERTS.get(key)
     if statement is None:
-        statement = insert_ignoring_conflicts(session, model, unique).returning(*returning)
+        statement = insert_ignoring_conflicts(session, model.__table__, unique).returning(
+            *returning
+        )
         _INSERTS[key] = statement
     return statement
 
@@ -230,7 +233,8 @@ def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, An
     overwrite a record the CRM owns.
     """
     email = normalize_email(invitee["email"])
-    customer_id = session.execute(
+    customer_id = run(
+        session,
         _inserting(session, Customer, ("workspace_id", "external_id"), Customer.id),
         {
             "workspace_id": workspace_id,
@@ -247,11 +251,12 @@ def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, An
     ).scalar()
     stored, new = email, customer_id is not None
     if customer_id is None:
-        row = session.execute(
+        row = run(
+            session,
             select(Customer.id, Customer.email_normalized).where(
                 Customer.workspace_id == workspace_id,
                 Customer.external_id == invitee["external_id"],
-            )
+            ),
         ).one()
         customer_id, stored = row.id, row.email_normalized
     emails = frozenset(e for e in (email, stored) if e)
@@ -301,7 +306,8 @@ def claim_conversion(
     event_id what was recorded then."""
     fingerprint = facts_fingerprint(report)
     ip = report.get("ip")
-    conversion = session.execute(
+    conversion = run(
+        session,
         _inserting(session, Conversion, ("workspace_id", "event_id"), *Conversion.__table__.c),
         {
             "workspace_id": workspace_id,

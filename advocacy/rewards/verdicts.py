@@ -26,6 +26,7 @@ from advocacy.experiments.models import Experiment
 from advocacy.rewards import fraud, rules
 from advocacy.rewards.attribution import Touch
 from advocacy.rewards.models import Conversion, Referral, Reward
+from advocacy.statements import run
 from advocacy.types import DbSession
 
 
@@ -112,7 +113,8 @@ def gather_context(
     """The campaign, its experiment's unit, and both people's identities, in one query: the
     advocate's row joined to the campaign, with the advocate's own conversions (emails,
     visitor ids, devices)."""
-    rows = session.execute(
+    rows = run(
+        session,
         _GATHER,
         {
             "campaign_id": touch.campaign_id,
@@ -228,7 +230,7 @@ def _first_purchase(session: DbSession, invitee_id: int, conversion_id: int) -> 
         )
         .scalar_subquery()
     )
-    row = session.execute(select(crm, reported)).one()
+    row = run(session, select(crm, reported)).one()
     times = [_aware(value) for value in row if value is not None]
     return min(times) if times else None
 
@@ -309,11 +311,12 @@ def _limits(
     unseen by any other) and has no rewards yet: neither is asked of the database.
     """
     if campaign.budget is not None:
-        session.execute(_LOCK_CAMPAIGN, {"campaign_id": campaign.id}).all()
+        run(session, _LOCK_CAMPAIGN, {"campaign_id": campaign.id}).all()
     people = [touch.advocate_id] if invitee.new else sorted({touch.advocate_id, invitee.id})
-    session.execute(_LOCK_PEOPLE, {"ids": people}).all()
+    run(session, _LOCK_PEOPLE, {"ids": people}).all()
     row = iter(
-        session.execute(
+        run(
+            session,
             _counts(invitee.new, campaign.budget is not None),
             {
                 "campaign_id": campaign.id,

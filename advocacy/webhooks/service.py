@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.statements import run
 from advocacy.types import DbSession
 from advocacy.upserts import dialect_name, insert_ignoring_conflicts
 from advocacy.webhooks import delivery, signing
@@ -184,8 +185,9 @@ def emit_events(session: DbSession, *, events: Sequence[DomainEvent], now: datet
     """Write events to the outbox, in the caller's transaction."""
     if not events:
         return
-    session.execute(
-        insert(OutboxEvent),
+    run(
+        session,
+        insert(OutboxEvent.__table__),
         [
             {
                 "workspace_id": e.workspace_id,
