@@ -4,7 +4,6 @@ announce them, all in the conversion's transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,19 +11,14 @@ from sqlalchemy import insert
 
 from advocacy.rewards import bookkeeping, rules
 from advocacy.rewards.attribution import Touch
+from advocacy.rewards.booking_postgresql import APPROVED_AS_WRITTEN, Booked, book_in_one_statement
 from advocacy.rewards.lifecycle import reward_event, write_history
 from advocacy.rewards.models import Referral, Reward
 from advocacy.rewards.verdicts import Verdict
+from advocacy.statements import run
 from advocacy.types import DbSession
+from advocacy.upserts import dialect_name
 from advocacy.webhooks.service import DomainEvent, emit_events
-
-
-@dataclass
-class Booked:
-    referral: Any  # the referral's row (its columns)
-    rewards: list[Any]  # the rewards' rows
-    events: list[DomainEvent] = field(default_factory=list)
-
 
 _REFERRALS, _REWARDS = Referral.__table__, Reward.__table__
 # Core INSERTs returning the rows, not the ORM's unit of work: nothing here is read back
@@ -60,53 +54,51 @@ def book_rewards(
 ) -> Booked:
     """Write the referral and its rewards, their history and (approved now) the ledger."""
     state, reason = _referral_state(verdict, conversion.event, campaign.trigger_event)
-    referral = session.execute(
-        _INSERT_REFERRAL,
+    referral = {
+        "workspace_id": conversion.workspace_id,
+        "campaign_id": campaign.id,
+        "conversion_id": conversion.id,
+        "link_id": touch.link_id,
+        "click_id": touch.click_id,
+        "advocate_id": touch.advocate_id,
+        "invitee_id": conversion.customer_id,
+        "evidence": touch.evidence,
+        "touched_at": touch.touched_at,
+        "state": state,
+        "reason": reason,
+        "created_at": now,
+        "updated_at": now,
+    }
+    rewarded = bool(verdict.sides) and verdict.state is not None
+    rewards = [
         {
             "workspace_id": conversion.workspace_id,
             "campaign_id": campaign.id,
             "conversion_id": conversion.id,
-            "link_id": touch.link_id,
-            "click_id": touch.click_id,
-            "advocate_id": touch.advocate_id,
-            "invitee_id": conversion.customer_id,
-            "evidence": touch.evidence,
-            "touched_at": touch.touched_at,
-            "state": state,
-            "reason": reason,
+            "state": rules.APPROVED if verdict.approve_now else verdict.state,
+            "reasons": list(verdict.reasons),
+            "approve_after": verdict.approve_after,
+            "code": None,
             "created_at": now,
             "updated_at": now,
-        },
-    ).one()
-    if not verdict.sides or verdict.state is None:
-        return Booked(referral, [])
-    rewards = session.execute(
-        _INSERT_REWARDS,
-        [
-            {
-                "workspace_id": conversion.workspace_id,
-                "campaign_id": campaign.id,
-                "conversion_id": conversion.id,
-                "referral_id": referral.id,
-                "state": rules.APPROVED if verdict.approve_now else verdict.state,
-                "reasons": list(verdict.reasons),
-                "approve_after": verdict.approve_after,
-                "code": None,
-                "created_at": now,
-                "updated_at": now,
-                **side,
-            }
-            for side in verdict.sides
-        ],
-    ).all()
+            **side,
+        }
+        for side in (verdict.sides if rewarded else [])
+    ]
+    if dialect_name(session) == "postgresql":
+        return book_in_one_statement(session, referral, rewards, verdict, now)
+    row = run(session, _INSERT_REFERRAL, referral).one()
+    if not rewards or verdict.state is None:
+        return Booked(row, [])
+    written = run(session, _INSERT_REWARDS, [{**r, "referral_id": row.id} for r in rewards]).all()
     steps: list[tuple[Any, str | None, str, str | None]] = [
-        (r, None, verdict.state, ",".join(verdict.reasons) or None) for r in rewards
+        (r, None, verdict.state, ",".join(verdict.reasons) or None) for r in written
     ]
     if verdict.approve_now:
-        steps += [(r, verdict.state, rules.APPROVED, "no return window") for r in rewards]
-        bookkeeping.post_awards(session, rewards, now=now)
+        steps += [(r, verdict.state, rules.APPROVED, APPROVED_AS_WRITTEN) for r in written]
+        bookkeeping.post_awards(session, written, now=now)
     write_history(session, steps=steps, api_key_id=None, now=now)
-    return Booked(referral, list(rewards))
+    return Booked(row, list(written))
 
 
 def announce(
