@@ -4,7 +4,8 @@ announce them, all in the conversion's transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert
@@ -17,7 +18,6 @@ from advocacy.rewards.models import Referral, Reward
 from advocacy.rewards.verdicts import Verdict
 from advocacy.statements import run
 from advocacy.types import DbSession
-from advocacy.upserts import dialect_name
 from advocacy.webhooks.service import DomainEvent, emit_events
 
 _REFERRALS, _REWARDS = Referral.__table__, Reward.__table__
@@ -50,9 +50,14 @@ def book_rewards(
     conversion: Any,
     touch: Touch,
     verdict: Verdict,
+    names: dict[int, str],
     now: datetime,
+    ids: tuple[int, ...] = (),
 ) -> Booked:
-    """Write the referral and its rewards, their history and (approved now) the ledger."""
+    """Write the referral and its rewards, their history, (approved now) the ledger, and
+    the outbox events that announce them; ``names``: customer id -> external id. Given
+    ``ids`` (drawn from PostgreSQL's sequences: the referral's, then the rewards'), all of
+    it is one statement."""
     state, reason = _referral_state(verdict, conversion.event, campaign.trigger_event)
     referral = {
         "workspace_id": conversion.workspace_id,
@@ -63,7 +68,8 @@ def book_rewards(
         "advocate_id": touch.advocate_id,
         "invitee_id": conversion.customer_id,
         "evidence": touch.evidence,
-        "touched_at": touch.touched_at,
+        # In UTC, as the database gives them back: the rows answer the request as written.
+        "touched_at": touch.touched_at.astimezone(UTC),
         "state": state,
         "reason": reason,
         "created_at": now,
@@ -77,7 +83,7 @@ def book_rewards(
             "conversion_id": conversion.id,
             "state": rules.APPROVED if verdict.approve_now else verdict.state,
             "reasons": list(verdict.reasons),
-            "approve_after": verdict.approve_after,
+            "approve_after": verdict.approve_after.astimezone(UTC),
             "code": None,
             "created_at": now,
             "updated_at": now,
@@ -85,8 +91,30 @@ def book_rewards(
         }
         for side in (verdict.sides if rewarded else [])
     ]
-    if dialect_name(session) == "postgresql":
-        return book_in_one_statement(session, referral, rewards, verdict, now)
+    if ids:
+        booked = Booked(
+            SimpleNamespace(**referral, id=ids[0]),
+            [
+                SimpleNamespace(**reward, id=reward_id, referral_id=ids[0])
+                for reward, reward_id in zip(rewards, ids[1:], strict=False)
+            ],
+        )
+        events = announcements(conversion, booked, names)
+        book_in_one_statement(session, booked, verdict, events, now)
+        return booked
+    booked = _book_row_by_row(session, referral, rewards, verdict, now)
+    emit_events(session, events=announcements(conversion, booked, names), now=now)
+    session.flush()
+    return booked
+
+
+def _book_row_by_row(
+    session: DbSession,
+    referral: dict[str, Any],
+    rewards: list[dict[str, Any]],
+    verdict: Verdict,
+    now: datetime,
+) -> Booked:
     row = run(session, _INSERT_REFERRAL, referral).one()
     if not rewards or verdict.state is None:
         return Booked(row, [])
@@ -101,14 +129,7 @@ def book_rewards(
     return Booked(row, list(written))
 
 
-def announce(
-    session: DbSession,
-    *,
-    conversion: Any,
-    booked: Booked,
-    names: dict[int, str],
-    now: datetime,
-) -> None:
+def announcements(conversion: Any, booked: Booked, names: dict[int, str]) -> list[DomainEvent]:
     """The outbox events: the referral attributed, its rewards created (and approved)."""
     referral = booked.referral
     events = [
@@ -133,5 +154,4 @@ def announce(
         for r in booked.rewards
         if r.state == rules.APPROVED
     ]
-    emit_events(session, events=[*events, *created, *approved], now=now)
-    session.flush()
+    return [*events, *created, *approved]

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from types import SimpleNamespace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -27,7 +26,7 @@ from sqlalchemy import text
 from advocacy.rewards import bookkeeping, ledger, rules
 from advocacy.statements import run
 from advocacy.types import DbSession
-from advocacy.webhooks.service import DomainEvent
+from advocacy.webhooks.service import DomainEvent, outbox_rows
 
 APPROVED_AS_WRITTEN = "no return window"
 
@@ -42,24 +41,22 @@ class Booked:
 _BOOK = text(
     """
 WITH referral AS (
-    INSERT INTO referrals (workspace_id, campaign_id, conversion_id, link_id, click_id,
+    INSERT INTO referrals (id, workspace_id, campaign_id, conversion_id, link_id, click_id,
         advocate_id, invitee_id, evidence, touched_at, state, reason, created_at, updated_at)
-    VALUES (:workspace_id, :campaign_id, :conversion_id, :link_id, :click_id, :advocate_id,
-        :invitee_id, :evidence, :touched_at, :state, :reason, :now, :now)
-    RETURNING id
+    VALUES (:id, :workspace_id, :campaign_id, :conversion_id, :link_id, :click_id,
+        :advocate_id, :invitee_id, :evidence, :touched_at, :state, :reason, :now, :now)
 ),
 reward AS (
-    INSERT INTO rewards (workspace_id, campaign_id, conversion_id, referral_id, role,
+    INSERT INTO rewards (id, workspace_id, campaign_id, conversion_id, referral_id, role,
         beneficiary_id, kind, amount, currency, state, reasons, approve_after, code,
         created_at, updated_at)
-    SELECT :workspace_id, :campaign_id, :conversion_id, referral.id, side.role,
+    SELECT side.id, :workspace_id, :campaign_id, :conversion_id, :id, side.role,
         side.beneficiary_id, side.kind, side.amount, side.currency, :reward_state,
         CAST(:reward_reasons AS json), :approve_after, NULL, :now, :now
-    FROM referral, unnest(CAST(:roles AS varchar[]), CAST(:beneficiaries AS bigint[]),
-        CAST(:kinds AS varchar[]), CAST(:amounts AS bigint[]),
-        CAST(:currencies AS varchar[]))
-        WITH ORDINALITY AS side (role, beneficiary_id, kind, amount, currency, n)
-    ORDER BY side.n
+    FROM unnest(CAST(:reward_ids AS bigint[]), CAST(:roles AS varchar[]),
+        CAST(:beneficiaries AS bigint[]), CAST(:kinds AS varchar[]),
+        CAST(:amounts AS bigint[]), CAST(:currencies AS varchar[]))
+        AS side (id, role, beneficiary_id, kind, amount, currency)
     RETURNING id, role
 ),
 history AS (
@@ -111,29 +108,30 @@ entry AS (
         CAST(:posting_amounts AS bigint[]))
         WITH ORDINALITY AS posting (role, code, amount, n) ON posting.role = reward.role
     ORDER BY award.id, posting.n
+),
+outbox AS (
+    INSERT INTO outbox_events (workspace_id, msg_id, type, payload, created_at)
+    SELECT :workspace_id, event.msg_id, event.type, event.payload, :now
+    FROM unnest(CAST(:msg_ids AS varchar[]), CAST(:event_types AS varchar[]),
+        CAST(:payloads AS json[]))
+        WITH ORDINALITY AS event (msg_id, type, payload, n)
+    ORDER BY event.n
 )
-SELECT referral.id AS referral_id, reward.id AS reward_id
-FROM referral LEFT JOIN reward ON true
-ORDER BY reward.id
+SELECT count(*) AS rewards FROM reward
 """
 )
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """As the database gives a timestamp back: in UTC."""
-    return None if value is None else value.astimezone(UTC)
-
-
-def _ledger_parameters(workspace_id: int, rewards: list[dict[str, Any]]) -> dict[str, Any]:
+def _ledger_parameters(workspace_id: int, rewards: list[Any]) -> dict[str, Any]:
     """The award postings of ``rewards`` (checked to balance) and the accounts they name."""
     postings = [
-        (reward["role"], posting)
+        (reward.role, posting)
         for reward in rewards
         for posting in ledger.award_postings(
-            campaign_id=reward["campaign_id"],
-            customer_id=reward["beneficiary_id"],
-            unit=rules.unit(reward["currency"]),
-            amount=reward["amount"],
+            campaign_id=reward.campaign_id,
+            customer_id=reward.beneficiary_id,
+            unit=rules.unit(reward.currency),
+            amount=reward.amount,
         )
     ]
     accounts = [
@@ -153,46 +151,37 @@ def _ledger_parameters(workspace_id: int, rewards: list[dict[str, Any]]) -> dict
 
 
 def book_in_one_statement(
-    session: DbSession,
-    referral: dict[str, Any],
-    rewards: list[dict[str, Any]],
-    verdict: Any,
-    now: datetime,
-) -> Booked:
-    """``referral`` and ``rewards`` (their columns but ids) written with their history and,
-    approved now, their award transactions; returns their rows."""
+    session: DbSession, booked: Booked, verdict: Any, events: list[DomainEvent], now: datetime
+) -> None:
+    """Write the ``booked`` rows (ids drawn already) with their history, (approved now)
+    their award transactions, and ``events`` to the outbox."""
+    referral, rewards = booked.referral, booked.rewards
     steps = [(None, verdict.state, ",".join(verdict.reasons) or None)] if rewards else []
-    if rewards and verdict.approve_now:
-        steps.append((verdict.state, rules.APPROVED, APPROVED_AS_WRITTEN))
     approved = bool(rewards) and verdict.approve_now
+    if approved:
+        steps.append((verdict.state, rules.APPROVED, APPROVED_AS_WRITTEN))
+    outbox = outbox_rows(events, now)
     parameters = {
-        **referral,
+        **vars(referral),
         "now": now,
-        "reward_state": rewards[0]["state"] if rewards else None,
+        "reward_state": rewards[0].state if rewards else None,
         "reward_reasons": json.dumps(list(verdict.reasons)),
         "approve_after": verdict.approve_after,
-        "roles": [r["role"] for r in rewards],
-        "beneficiaries": [r["beneficiary_id"] for r in rewards],
-        "kinds": [r["kind"] for r in rewards],
-        "amounts": [r["amount"] for r in rewards],
-        "currencies": [r["currency"] for r in rewards],
+        "reward_ids": [r.id for r in rewards],
+        "roles": [r.role for r in rewards],
+        "beneficiaries": [r.beneficiary_id for r in rewards],
+        "kinds": [r.kind for r in rewards],
+        "amounts": [r.amount for r in rewards],
+        "currencies": [r.currency for r in rewards],
         "from_states": [s[0] for s in steps],
         "to_states": [s[1] for s in steps],
         "step_reasons": [s[2] for s in steps],
         "award": bookkeeping.AWARD,
         "approve_now": approved,
-        **_ledger_parameters(referral["workspace_id"], rewards if approved else []),
+        **_ledger_parameters(referral.workspace_id, rewards if approved else []),
+        "msg_ids": [row["msg_id"] for row in outbox],
+        "event_types": [row["type"] for row in outbox],
+        "payloads": [json.dumps(row["payload"]) for row in outbox],
     }
-    rows = run(session, _BOOK, parameters).all()
-    referral_row = SimpleNamespace(
-        **{**referral, "touched_at": _utc(referral["touched_at"])}, id=rows[0].referral_id
-    )
-    reward_rows = [
-        SimpleNamespace(
-            **{**reward, "approve_after": _utc(reward["approve_after"])},
-            id=row.reward_id,
-            referral_id=referral_row.id,
-        )
-        for reward, row in zip(rewards, rows if rewards else [], strict=True)
-    ]
-    return Booked(referral_row, reward_rows)
+    written = run(session, _BOOK, parameters).scalar_one()
+    assert written == len(rewards), (written, len(rewards))

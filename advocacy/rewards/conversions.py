@@ -25,7 +25,7 @@ from advocacy.customers.models import Customer
 from advocacy.errors import Conflict, NotFound, Unprocessable
 from advocacy.links.clicks import hash_ip
 from advocacy.rewards.attribution import Attribution
-from advocacy.rewards.booking import announce, book_rewards
+from advocacy.rewards.booking import book_rewards
 from advocacy.rewards.evidence import Evidence, TokenSettings, attribute_conversion
 from advocacy.rewards.lifecycle import RewardView, external_ids
 from advocacy.rewards.models import Conversion, Referral, Reward
@@ -167,17 +167,18 @@ def record_conversion(
         velocity_limit=settings.velocity_limit,
         now=now,
     )
+    advocate = context.advocate
+    names = {touch.advocate_id: advocate, invitee.id: invitee.external_id}
     booked = book_rewards(
         session,
         campaign=context.campaign,
         conversion=conversion,
         touch=touch,
         verdict=verdict,
+        names=names,
         now=now,
+        ids=context.ids,
     )
-    advocate = context.advocate
-    names = {touch.advocate_id: advocate, invitee.id: invitee.external_id}
-    announce(session, conversion=conversion, booked=booked, names=names, now=now)
     rewards = [RewardView(r, names[r.beneficiary_id]) for r in booked.rewards]
     referral = ReferralView(booked.referral, advocate)
     return Recorded(ConversionView(conversion, invitee.external_id, referral, rewards), True)

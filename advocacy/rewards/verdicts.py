@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, func, literal_column, select
 
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.rules import Offer, campaign_is_live
@@ -28,6 +28,7 @@ from advocacy.rewards.attribution import Touch
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.statements import run
 from advocacy.types import DbSession
+from advocacy.upserts import dialect_name
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Context:
     advocate: str  # the advocate's external id
     identity: fraud.Identity
     experiment_unit: str | None  # the campaign's experiment, if it has one
+    # PostgreSQL: ids drawn for the referral and its (up to two) rewards, so that one
+    # statement can write them with the outbox events that name them (``booking``).
+    ids: tuple[int, ...] = ()
 
 
 # The campaign's columns the decision and the booking read.
@@ -83,6 +87,19 @@ class Verdict:
     triggered: bool
 
 
+# Uncorrelated subqueries: each is evaluated once per execution, not once per row.
+_IDS: tuple[Any, ...] = tuple(
+    literal_column(f"(SELECT nextval('{sequence}'))").label(f"id_{n}")
+    for n, sequence in enumerate(("referrals_id_seq", "rewards_id_seq", "rewards_id_seq"))
+)
+
+
+@lru_cache(maxsize=2)
+def _gather(draw_ids: bool) -> Any:
+    """The gathering query; ``draw_ids`` (PostgreSQL) also draws the booking's ids."""
+    return _GATHER.add_columns(*_IDS) if draw_ids else _GATHER
+
+
 _GATHER = (
     select(
         *_CAMPAIGN_COLUMNS,
@@ -104,6 +121,8 @@ _GATHER = (
     .where(Customer.id == bindparam("advocate_id"))
     .order_by(Conversion.occurred_at.desc())
     .limit(200)
+    # The advocate's row is locked here, for the limits (``_limits``): one statement less.
+    .with_for_update(key_share=True, of=Customer)
 )
 
 
@@ -113,9 +132,10 @@ def gather_context(
     """The campaign, its experiment's unit, and both people's identities, in one query: the
     advocate's row joined to the campaign, with the advocate's own conversions (emails,
     visitor ids, devices)."""
+    draw_ids = dialect_name(session) == "postgresql"
     rows = run(
         session,
-        _GATHER,
+        _gather(draw_ids),
         {
             "campaign_id": touch.campaign_id,
             "advocate_id": touch.advocate_id,
@@ -137,7 +157,9 @@ def gather_context(
         invitee_device=device,
     )
     campaign = SimpleNamespace(**{name: getattr(first, name) for name in _CAMPAIGN_NAMES})
-    return Context(campaign, first.advocate, identity, first.experiment_unit)
+    # Rewards are listed by id: the first side's the smaller one, as with a plain INSERT.
+    ids = (first.id_0, *sorted((first.id_1, first.id_2))) if draw_ids else ()
+    return Context(campaign, first.advocate, identity, first.experiment_unit, ids)
 
 
 def decide_verdict(
@@ -260,10 +282,9 @@ _LOCK_CAMPAIGN = (
     .where(Campaign.id == bindparam("campaign_id"))
     .with_for_update(key_share=True)
 )
-_LOCK_PEOPLE = (
+_LOCK_INVITEE = (
     select(Customer.id)
-    .where(Customer.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Customer.id)
+    .where(Customer.id == bindparam("invitee_id"))
     .with_for_update(key_share=True)
 )
 
@@ -307,13 +328,16 @@ def _limits(
 ) -> fraud.Limits:
     """Lock, then count what the limits need; the locks last until commit.
 
-    An invitee created by this report is locked already (the row is this transaction's,
-    unseen by any other) and has no rewards yet: neither is asked of the database.
+    The advocate's row was locked by ``gather_context``. An invitee created by this report
+    is locked already (the row is this transaction's, unseen by any other) and has no
+    rewards yet: neither is asked of the database. Locks are taken advocate, campaign,
+    invitee; two conversions crossing them (each one's invitee the other's advocate, in one
+    budgeted campaign) deadlock, and PostgreSQL's deadlock error runs the request again.
     """
     if campaign.budget is not None:
         run(session, _LOCK_CAMPAIGN, {"campaign_id": campaign.id}).all()
-    people = [touch.advocate_id] if invitee.new else sorted({touch.advocate_id, invitee.id})
-    run(session, _LOCK_PEOPLE, {"ids": people}).all()
+    if not invitee.new and invitee.id != touch.advocate_id:
+        run(session, _LOCK_INVITEE, {"invitee_id": invitee.id}).all()
     row = iter(
         run(
             session,
