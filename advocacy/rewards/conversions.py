@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, exists, select
 
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Customer
@@ -32,7 +32,7 @@ from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.rewards.verdicts import Invitee, decide_verdict, gather_context
 from advocacy.statements import run
 from advocacy.types import DbSession
-from advocacy.upserts import insert_ignoring_conflicts
+from advocacy.upserts import dialect_name, insert_ignoring_conflicts
 
 # Reports from the future are refused beyond this much clock skew.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -157,7 +157,7 @@ def record_conversion(
     touch = attribution.touch
     if touch is None:
         return Recorded(ConversionView(conversion, invitee.external_id, None, []), True)
-    context = gather_context(session, touch=touch, invitee=invitee, conversion=conversion)
+    context = gather_context(session, touch=touch, invitee=invitee, conversion=conversion, now=now)
     verdict = decide_verdict(
         session,
         context=context,
@@ -293,6 +293,31 @@ def attribute(
     )
 
 
+_LOCKING_CLAIM: list[Any] = []
+
+
+def _claiming_locking_advocate(session: DbSession) -> Any:
+    """PostgreSQL: claim the conversion (INSERT ... ON CONFLICT DO NOTHING RETURNING) and, in
+    the same statement, lock the advocate's row (FOR NO KEY UPDATE) for the limits, which
+    are counted by the next statement (``verdicts.gather_context``) and so see every
+    reward committed before the lock was granted. Built once (compiled once)."""
+    if not _LOCKING_CLAIM:
+        table = Conversion.__table__
+        columns = [c for c in table.c if c.name != "id"]
+        locked = exists(
+            select(Customer.id)
+            .where(Customer.id == bindparam("advocate_id"))
+            .with_for_update(key_share=True)
+        )
+        values = select(*[bindparam(c.name, type_=c.type) for c in columns]).where(locked)
+        _LOCKING_CLAIM.append(
+            insert_ignoring_conflicts(session, table, ("workspace_id", "event_id"))
+            .from_select([c.name for c in columns], values)
+            .returning(*table.c)
+        )
+    return _LOCKING_CLAIM[0]
+
+
 def claim_conversion(
     session: DbSession,
     *,
@@ -307,10 +332,15 @@ def claim_conversion(
     event_id what was recorded then."""
     fingerprint = facts_fingerprint(report)
     ip = report.get("ip")
+    touch = attribution.touch
+    locks = touch is not None and dialect_name(session) == "postgresql"
     conversion = run(
         session,
-        _inserting(session, Conversion, ("workspace_id", "event_id"), *Conversion.__table__.c),
+        _claiming_locking_advocate(session)
+        if locks
+        else _inserting(session, Conversion, ("workspace_id", "event_id"), *Conversion.__table__.c),
         {
+            "advocate_id": touch.advocate_id if touch is not None else None,
             "workspace_id": workspace_id,
             "event_id": report["event_id"],
             "event": report["event"],

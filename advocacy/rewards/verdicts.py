@@ -48,6 +48,8 @@ class Context:
     advocate: str  # the advocate's external id
     identity: fraud.Identity
     experiment_unit: str | None  # the campaign's experiment, if it has one
+    # The advocate's rewarded referrals in the campaign, and in the last day.
+    counted: tuple[int, int]
     # PostgreSQL: ids drawn for the referral and its (up to two) rewards, so that one
     # statement can write them with the outbox events that name them (``booking``).
     ids: tuple[int, ...] = ()
@@ -87,6 +89,20 @@ class Verdict:
     triggered: bool
 
 
+_LIVE_REWARDS = Reward.state.in_(rules.LIVE)
+
+
+def _rewarded_referrals(*conditions: Any) -> Any:
+    """How many referrals matching ``conditions`` hold a live reward."""
+    return (
+        select(func.count(func.distinct(Reward.referral_id)))
+        .select_from(Referral)
+        .join(Reward, Reward.referral_id == Referral.id)
+        .where(_LIVE_REWARDS, *conditions)
+        .scalar_subquery()
+    )
+
+
 # Uncorrelated subqueries: each is evaluated once per execution, not once per row.
 _IDS: tuple[Any, ...] = tuple(
     literal_column(f"(SELECT nextval('{sequence}'))").label(f"id_{n}")
@@ -110,6 +126,16 @@ _GATHER = (
         Conversion.visitor_id,
         Conversion.ip_hash,
         Conversion.user_agent,
+        # The limits' counts of the advocate, read after their row was locked (by the
+        # statement that claimed the conversion): used when nothing else needs a lock.
+        _rewarded_referrals(
+            Referral.campaign_id == bindparam("campaign_id"),
+            Referral.advocate_id == bindparam("advocate_id"),
+        ).label("advocate_rewarded"),
+        _rewarded_referrals(
+            Referral.advocate_id == bindparam("advocate_id"),
+            Referral.created_at >= bindparam("since", type_=Referral.created_at.type),
+        ).label("advocate_last_day"),
     )
     .select_from(Customer)
     .join(Campaign, Campaign.id == bindparam("campaign_id"))
@@ -121,13 +147,11 @@ _GATHER = (
     .where(Customer.id == bindparam("advocate_id"))
     .order_by(Conversion.occurred_at.desc())
     .limit(200)
-    # The advocate's row is locked here, for the limits (``_limits``): one statement less.
-    .with_for_update(key_share=True, of=Customer)
 )
 
 
 def gather_context(
-    session: DbSession, *, touch: Touch, invitee: Invitee, conversion: Any
+    session: DbSession, *, touch: Touch, invitee: Invitee, conversion: Any, now: datetime
 ) -> Context:
     """The campaign, its experiment's unit, and both people's identities, in one query: the
     advocate's row joined to the campaign, with the advocate's own conversions (emails,
@@ -140,6 +164,7 @@ def gather_context(
             "campaign_id": touch.campaign_id,
             "advocate_id": touch.advocate_id,
             "conversion_id": conversion.id,
+            "since": now - timedelta(days=1),
         },
     ).all()
     first = rows[0]
@@ -159,7 +184,8 @@ def gather_context(
     campaign = SimpleNamespace(**{name: getattr(first, name) for name in _CAMPAIGN_NAMES})
     # Rewards are listed by id: the first side's the smaller one, as with a plain INSERT.
     ids = (first.id_0, *sorted((first.id_1, first.id_2))) if draw_ids else ()
-    return Context(campaign, first.advocate, identity, first.experiment_unit, ids)
+    counted = (int(first.advocate_rewarded), int(first.advocate_last_day))
+    return Context(campaign, first.advocate, identity, first.experiment_unit, counted, ids)
 
 
 def decide_verdict(
@@ -210,7 +236,7 @@ def decide_verdict(
             # Only rewards that may be paid take a share of the limits.
             total = sum(s["amount"] for s in sides)
             findings += fraud.check_limits(
-                _limits(session, campaign, touch, invitee, total, velocity_limit, now)
+                _limits(session, context, touch, invitee, total, velocity_limit, now)
             )
         state, reasons = fraud.verdict(findings)
     due = rules.approve_after(occurred_at, campaign.hold_days or 0)
@@ -263,20 +289,6 @@ def _aware(value: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-_LIVE_REWARDS = Reward.state.in_(rules.LIVE)
-
-
-def _rewarded_referrals(*conditions: Any) -> Any:
-    """How many referrals matching ``conditions`` hold a live reward."""
-    return (
-        select(func.count(func.distinct(Reward.referral_id)))
-        .select_from(Referral)
-        .join(Reward, Reward.referral_id == Referral.id)
-        .where(_LIVE_REWARDS, *conditions)
-        .scalar_subquery()
-    )
-
-
 _LOCK_CAMPAIGN = (
     select(Campaign.id)
     .where(Campaign.id == bindparam("campaign_id"))
@@ -319,7 +331,7 @@ def _counts(invitee_new: bool, budget: bool) -> Any:
 
 def _limits(
     session: DbSession,
-    campaign: Any,
+    context: Context,
     touch: Touch,
     invitee: Invitee,
     reward_total: int,
@@ -328,12 +340,17 @@ def _limits(
 ) -> fraud.Limits:
     """Lock, then count what the limits need; the locks last until commit.
 
-    The advocate's row was locked by ``gather_context``. An invitee created by this report
-    is locked already (the row is this transaction's, unseen by any other) and has no
-    rewards yet: neither is asked of the database. Locks are taken advocate, campaign,
-    invitee; two conversions crossing them (each one's invitee the other's advocate, in one
-    budgeted campaign) deadlock, and PostgreSQL's deadlock error runs the request again.
+    The advocate's row was locked by the statement that claimed the conversion (on
+    PostgreSQL, ``conversions.claim_conversion``), before ``gather_context`` counted their
+    referrals: with no budget and an invitee created by this report (locked already: the
+    row is this transaction's, unseen by any other; no rewards yet), those counts are all
+    the limits need. Otherwise locks are taken advocate, campaign, invitee, then counted;
+    two conversions crossing them (each one's invitee the other's advocate, in one budgeted
+    campaign) deadlock, and PostgreSQL's deadlock error runs the request again.
     """
+    campaign = context.campaign
+    if campaign.budget is None and invitee.new:
+        return _checked_limits(campaign, reward_total, velocity_limit, *context.counted)
     if campaign.budget is not None:
         run(session, _LOCK_CAMPAIGN, {"campaign_id": campaign.id}).all()
     if not invitee.new and invitee.id != touch.advocate_id:
@@ -353,6 +370,27 @@ def _limits(
     advocate_rewarded, advocate_last_day = int(next(row)), int(next(row))
     invitee_rewarded = False if invitee.new else int(next(row)) > 0
     spent = None if campaign.budget is None else int(next(row))
+    return _checked_limits(
+        campaign,
+        reward_total,
+        velocity_limit,
+        advocate_rewarded,
+        advocate_last_day,
+        invitee_rewarded=invitee_rewarded,
+        spent=spent,
+    )
+
+
+def _checked_limits(
+    campaign: Any,
+    reward_total: int,
+    velocity_limit: int,
+    advocate_rewarded: int,
+    advocate_last_day: int,
+    *,
+    invitee_rewarded: bool = False,
+    spent: int | None = None,
+) -> fraud.Limits:
     return fraud.Limits(
         reward_total=reward_total,
         budget_remaining=None if spent is None else campaign.budget - spent,
