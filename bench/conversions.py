@@ -24,8 +24,9 @@ database of its own (``<database>_pgbench``, ``pgbench -i -s 8``) on the same Po
 for as long as the saturated run and just before it, so the figure that matters is the
 ratio, conversions per TPC-B transaction, which holds on a busy machine (target >= 0.05,
 aim 0.1); one conversion alone in process (the app's test client, sequential requests:
-p50 target < 8 ms); and with ``--profile``, py-spy over the gunicorn workers during the
-saturated run, summarised as the share of samples in each layer.
+p50 target < 8 ms) and the statements one more conversion sends (``--statements`` lists
+them); and with ``--profile``, py-spy over the gunicorn workers during the saturated run,
+summarised as the share of samples in each layer and the innermost frames taking most.
 
 Targets (issue 15): >= 0.05 conversions per TPC-B transaction, no non-2xx, no duplicate
 reward, every ledger transaction balanced; alone p50 < 8 ms; paced at 100/s p99 < 50 ms.
@@ -496,16 +497,25 @@ def profile(base: str, seconds: int) -> subprocess.Popen[str] | None:
     )
 
 
-def profile_summary(recording: subprocess.Popen[str]) -> list[tuple[str, float]]:
-    """Share of the workers' busy samples per layer, by the innermost frame's layer."""
+TOP_FRAMES = 8
+
+
+def profile_summary(
+    recording: subprocess.Popen[str],
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """Share of the workers' busy samples per layer, by the innermost frame's layer; and
+    the innermost frames (function and file) taking the most samples."""
     out, _ = recording.communicate()
     counts: dict[str, int] = {}
+    innermost: dict[str, int] = {}
     total = 0
     for line in out.splitlines():
         stack, _, number = line.rpartition(" ")
         if not number.isdigit() or not stack:
             continue
         frames = stack.split(";")
+        top = re.sub(r":\d+\)$", ")", frames[-1])  # the function, not its line
+        innermost[top] = innermost.get(top, 0) + int(number)
         layer = "other (Python, threads, sockets)"
         for frame in reversed(frames):
             found = next((name for name, marks in LAYERS if any(m in frame for m in marks)), None)
@@ -514,7 +524,11 @@ def profile_summary(recording: subprocess.Popen[str]) -> list[tuple[str, float]]
                 break
         counts[layer] = counts.get(layer, 0) + int(number)
         total += int(number)
-    return sorted(((k, v / max(total, 1)) for k, v in counts.items()), key=lambda kv: -kv[1])
+
+    def shares(found: dict[str, int]) -> list[tuple[str, float]]:
+        return sorted(((k, v / max(total, 1)) for k, v in found.items()), key=lambda kv: -kv[1])
+
+    return shares(counts), shares(innermost)[:TOP_FRAMES]
 
 
 def main() -> None:
@@ -561,7 +575,7 @@ def main() -> None:
             wrk(base, script, 3, "warmup")
             recording = profile(base, args.duration) if args.profile else None
             result = wrk(base, script, args.duration, "run")
-            layers = profile_summary(recording) if recording is not None else []
+            layers, frames = profile_summary(recording) if recording is not None else ([], [])
             for rate in rates:
                 time.sleep(3)  # the saturated run's last requests, abandoned by wrk, drain
                 paced[rate] = paced_run(
@@ -588,6 +602,9 @@ def main() -> None:
         print("  py-spy over the workers during the saturated run (busy samples):")
         for layer, share in layers:
             print(f"    {share:6.1%}  {layer}")
+        print("  py-spy, innermost frames taking the most busy samples:")
+        for frame, share in frames:
+            print(f"    {share:6.1%}  {frame[:110]}")
     print(
         f"  saturated: throughput {result['rps']:7,.0f} req/s   p50 {result['p50']:6.2f} ms   "
         f"p90 {result['p90']:6.2f} ms   p99 {result['p99']:6.2f} ms (target < 50 ms)"
