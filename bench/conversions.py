@@ -531,6 +531,25 @@ def profile_summary(
     return shares(counts), shares(innermost)[:TOP_FRAMES]
 
 
+def print_statements_and_profile(
+    statements: list[str],
+    listed: bool,
+    layers: list[tuple[str, float]],
+    frames: list[tuple[str, float]],
+) -> None:
+    print(f"  statements per conversion: {len(statements)}")
+    if listed:
+        for number, statement in enumerate(statements, 1):
+            print(f"    {number:2}. {statement[:160]}")
+    if layers:
+        print("  py-spy over the workers during the saturated run (busy samples):")
+        for layer, share in layers:
+            print(f"    {share:6.1%}  {layer}")
+        print("  py-spy, innermost frames taking the most busy samples:")
+        for frame, share in frames:
+            print(f"    {share:6.1%}  {frame[:110]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=15, help="seconds measured")
@@ -594,17 +613,7 @@ def main() -> None:
         f"per conversion: {single['python_cpu']:.1f} ms Python, "
         f"{single['database_cpu']:.1f} ms PostgreSQL backend"
     )
-    print(f"  statements per conversion: {len(single['statements'])}")
-    if args.statements:
-        for number, statement in enumerate(single["statements"], 1):
-            print(f"    {number:2}. {statement[:160]}")
-    if layers:
-        print("  py-spy over the workers during the saturated run (busy samples):")
-        for layer, share in layers:
-            print(f"    {share:6.1%}  {layer}")
-        print("  py-spy, innermost frames taking the most busy samples:")
-        for frame, share in frames:
-            print(f"    {share:6.1%}  {frame[:110]}")
+    print_statements_and_profile(single["statements"], args.statements, layers, frames)
     print(
         f"  saturated: throughput {result['rps']:7,.0f} req/s   p50 {result['p50']:6.2f} ms   "
         f"p90 {result['p90']:6.2f} ms   p99 {result['p99']:6.2f} ms (target < 50 ms)"
