@@ -24,8 +24,9 @@ database of its own (``<database>_pgbench``, ``pgbench -i -s 8``) on the same Po
 for as long as the saturated run and just before it, so the figure that matters is the
 ratio, conversions per TPC-B transaction, which holds on a busy machine (target >= 0.05,
 aim 0.1); one conversion alone in process (the app's test client, sequential requests:
-p50 target < 8 ms); and with ``--profile``, py-spy over the gunicorn workers during the
-saturated run, summarised as the share of samples in each layer.
+p50 target < 8 ms) and the statements one more conversion sends (``--statements`` lists
+them); and with ``--profile``, py-spy over the gunicorn workers during the saturated run,
+summarised as the share of samples in each layer and the innermost frames taking most.
 
 Targets (issue 15): >= 0.05 conversions per TPC-B transaction, no non-2xx, no duplicate
 reward, every ledger transaction balanced; alone p50 < 8 ms; paced at 100/s p99 < 50 ms.
@@ -47,6 +48,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -411,6 +413,7 @@ def alone(
         assert response.status_code == 201, response.get_json()
     python_cpu = (time.process_time() - python_cpu) * 1000 / n
     database_cpu = (_cpu_seconds(backend) - database_cpu) * 1000 / n
+    statements = count_statements(app, client, body, headers)
     with app.app_context():
         db.engine.dispose()
     times.sort()
@@ -419,7 +422,36 @@ def alone(
         "p99": times[int(len(times) * 0.99)],
         "python_cpu": python_cpu,
         "database_cpu": database_cpu,
+        "statements": statements,
     }
+
+
+def count_statements(
+    app: Any, client: Any, body: dict[str, Any], headers: dict[str, str]
+) -> list[str]:
+    """The statements one more conversion (like the last one, new ids) sends, in order
+    (BEGIN and COMMIT are not statements the driver is asked to run)."""
+    from sqlalchemy import event
+
+    from advocacy.extensions import db
+
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    body = {**body, "event_id": "counted", "invitee": {**body["invitee"], "external_id": "counted"}}
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post(
+            "/api/v1/conversions", json=body, headers={**headers, "Idempotency-Key": "counted"}
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201, response.get_json()
+    return sent
 
 
 LAYERS = (  # first match from the innermost frame outwards
@@ -465,16 +497,25 @@ def profile(base: str, seconds: int) -> subprocess.Popen[str] | None:
     )
 
 
-def profile_summary(recording: subprocess.Popen[str]) -> list[tuple[str, float]]:
-    """Share of the workers' busy samples per layer, by the innermost frame's layer."""
+TOP_FRAMES = 8
+
+
+def profile_summary(
+    recording: subprocess.Popen[str],
+) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """Share of the workers' busy samples per layer, by the innermost frame's layer; and
+    the innermost frames (function and file) taking the most samples."""
     out, _ = recording.communicate()
     counts: dict[str, int] = {}
+    innermost: dict[str, int] = {}
     total = 0
     for line in out.splitlines():
         stack, _, number = line.rpartition(" ")
         if not number.isdigit() or not stack:
             continue
         frames = stack.split(";")
+        top = re.sub(r":\d+\)$", ")", frames[-1])  # the function, not its line
+        innermost[top] = innermost.get(top, 0) + int(number)
         layer = "other (Python, threads, sockets)"
         for frame in reversed(frames):
             found = next((name for name, marks in LAYERS if any(m in frame for m in marks)), None)
@@ -483,7 +524,30 @@ def profile_summary(recording: subprocess.Popen[str]) -> list[tuple[str, float]]
                 break
         counts[layer] = counts.get(layer, 0) + int(number)
         total += int(number)
-    return sorted(((k, v / max(total, 1)) for k, v in counts.items()), key=lambda kv: -kv[1])
+
+    def shares(found: dict[str, int]) -> list[tuple[str, float]]:
+        return sorted(((k, v / max(total, 1)) for k, v in found.items()), key=lambda kv: -kv[1])
+
+    return shares(counts), shares(innermost)[:TOP_FRAMES]
+
+
+def print_statements_and_profile(
+    statements: list[str],
+    listed: bool,
+    layers: list[tuple[str, float]],
+    frames: list[tuple[str, float]],
+) -> None:
+    print(f"  statements per conversion: {len(statements)}")
+    if listed:
+        for number, statement in enumerate(statements, 1):
+            print(f"    {number:2}. {statement[:160]}")
+    if layers:
+        print("  py-spy over the workers during the saturated run (busy samples):")
+        for layer, share in layers:
+            print(f"    {share:6.1%}  {layer}")
+        print("  py-spy, innermost frames taking the most busy samples:")
+        for frame, share in frames:
+            print(f"    {share:6.1%}  {frame[:110]}")
 
 
 def main() -> None:
@@ -493,6 +557,9 @@ def main() -> None:
     parser.add_argument("--database", default="advocacy_bench_conv", help="scratch database")
     parser.add_argument("--alone", type=int, default=300, help="sequential in-process requests")
     parser.add_argument("--profile", action="store_true", help="py-spy over the saturated run")
+    parser.add_argument(
+        "--statements", action="store_true", help="list the statements of one conversion"
+    )
     parser.add_argument(
         "--rates",
         default="100",
@@ -527,7 +594,7 @@ def main() -> None:
             wrk(base, script, 3, "warmup")
             recording = profile(base, args.duration) if args.profile else None
             result = wrk(base, script, args.duration, "run")
-            layers = profile_summary(recording) if recording is not None else []
+            layers, frames = profile_summary(recording) if recording is not None else ([], [])
             for rate in rates:
                 time.sleep(3)  # the saturated run's last requests, abandoned by wrk, drain
                 paced[rate] = paced_run(
@@ -546,10 +613,7 @@ def main() -> None:
         f"per conversion: {single['python_cpu']:.1f} ms Python, "
         f"{single['database_cpu']:.1f} ms PostgreSQL backend"
     )
-    if layers:
-        print("  py-spy over the workers during the saturated run (busy samples):")
-        for layer, share in layers:
-            print(f"    {share:6.1%}  {layer}")
+    print_statements_and_profile(single["statements"], args.statements, layers, frames)
     print(
         f"  saturated: throughput {result['rps']:7,.0f} req/s   p50 {result['p50']:6.2f} ms   "
         f"p90 {result['p90']:6.2f} ms   p99 {result['p99']:6.2f} ms (target < 50 ms)"

@@ -259,13 +259,18 @@ def _click_wait_seconds(config: Any) -> float:
     return (2 * flush_ms + 250 if wait_ms is None else wait_ms) / 1000
 
 
+# Instances, not classes: given a class, webargs builds the schema (and its nested ones)
+# again for every request.
+_CONVERSION_IN = ConversionInSchema()
+
+
 # --- routes -----------------------------------------------------------------------------
 
 
 @blp.route("")
 class Conversions(MethodView):
     @blp.requires("conversions")
-    @blp.arguments(ConversionInSchema)
+    @blp.arguments(_CONVERSION_IN)
     @idempotent(blp, required=True)
     @blp.response(201, ConversionSchema)
     @blp.alt_response(200, schema=ConversionSchema, description="event_id already recorded")

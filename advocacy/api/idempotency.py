@@ -38,6 +38,7 @@ from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.errors import Conflict, DomainError, Unprocessable
 from advocacy.extensions import db
 from advocacy.rewards.models import IdempotencyKey
+from advocacy.statements import run
 from advocacy.types import DbSession, UTCDateTime, utcnow
 from advocacy.upserts import insert_ignoring_conflicts
 
@@ -143,14 +144,17 @@ def _insert_claim(
         "state": IN_PROGRESS,
     }
     if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(
-            _CLAIM_POSTGRESQL, {**values, "now": now, "lock_id": _lock_id(workspace_id, key)}
+        row = run(
+            session,
+            _CLAIM_POSTGRESQL,
+            {**values, "now": now, "lock_id": _lock_id(workspace_id, key)},
         ).one()
         return bool(row.held), row.id
-    inserted = session.execute(
-        insert_ignoring_conflicts(session, IdempotencyKey, ("workspace_id", "key"))
+    inserted = run(
+        session,
+        insert_ignoring_conflicts(session, IdempotencyKey.__table__, ("workspace_id", "key"))
         .values(**values, created_at=now, locked_at=now)
-        .returning(IdempotencyKey.id)
+        .returning(IdempotencyKey.id),
     ).scalar()
     return True, inserted
 
@@ -172,7 +176,8 @@ def claim_key(
         return Claim(CLAIMED, inserted)
     if not free:
         return Claim(BUSY)  # a duplicate is running: its transaction holds the lock
-    row = session.execute(
+    row = run(
+        session,
         select(
             IdempotencyKey.id,
             IdempotencyKey.fingerprint,
@@ -181,7 +186,7 @@ def claim_key(
             IdempotencyKey.response_body,
             IdempotencyKey.created_at,
             IdempotencyKey.locked_at,
-        ).where(IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.key == key)
+        ).where(IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.key == key),
     ).first()
     if row is None:  # deleted (purged) between our insert and our read: try again
         return Claim(BUSY)
@@ -221,13 +226,24 @@ def _take_over(
     return Claim(CLAIMED, key_id) if result.rowcount == 1 else Claim(BUSY, key_id)  # type: ignore[attr-defined]
 
 
+_KEYS = IdempotencyKey.__table__
+_COMPLETE = (
+    update(_KEYS)
+    .where(_KEYS.c.id == bindparam("key_id"))
+    .values(
+        state=bindparam("state"),
+        response_status=bindparam("status"),
+        response_body=bindparam("body", type_=_KEYS.c.response_body.type),
+    )
+)
+
+
 def complete_key(session: DbSession, *, key_id: int, status: int, body: Any) -> None:
     """Store the answer; call in the transaction of the work itself."""
-    session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == key_id)
-        .values(state=COMPLETED, response_status=status, response_body=body)
-        .execution_options(synchronize_session=False)
+    run(
+        session,
+        _COMPLETE,
+        {"key_id": key_id, "state": COMPLETED, "status": status, "body": body},
     )
 
 

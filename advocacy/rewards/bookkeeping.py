@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select
 
 from advocacy.rewards import ledger, rules
 from advocacy.rewards.models import LedgerAccount, LedgerEntry, LedgerTransaction, Reward
+from advocacy.statements import run
 from advocacy.types import DbSession
 from advocacy.upserts import insert_ignoring_conflicts
 
@@ -29,39 +30,42 @@ def _parse_code(code: str) -> tuple[str, int, str]:
     return kind, int(owner_id), unit
 
 
+def account_row(workspace_id: int, code: str) -> dict[str, Any]:
+    """The columns of the account named ``code`` (opened on first use)."""
+    kind, owner_id, unit = _parse_code(code)
+    return {
+        "workspace_id": workspace_id,
+        "code": code,
+        "kind": kind,
+        "campaign_id": owner_id if kind == CAMPAIGN_BUDGET else None,
+        "customer_id": owner_id if kind == CUSTOMER_REWARDS else None,
+        "unit": unit,
+    }
+
+
 def account_ids(session: DbSession, workspace_id: int, codes: Iterable[str]) -> dict[str, int]:
     """The ids of the accounts named by ``codes``, opening those that do not exist yet."""
     wanted = set(codes)
     found = {
         row.code: row.id
-        for row in session.execute(
+        for row in run(
+            session,
             select(LedgerAccount.code, LedgerAccount.id).where(
                 LedgerAccount.workspace_id == workspace_id, LedgerAccount.code.in_(wanted)
-            )
+            ),
         )
     }
     missing = sorted(wanted - set(found))
     if missing:
-        rows = []
-        for code in missing:
-            kind, owner_id, unit = _parse_code(code)
-            rows.append(
-                {
-                    "workspace_id": workspace_id,
-                    "code": code,
-                    "kind": kind,
-                    "campaign_id": owner_id if kind == CAMPAIGN_BUDGET else None,
-                    "customer_id": owner_id if kind == CUSTOMER_REWARDS else None,
-                    "unit": unit,
-                }
-            )
+        rows = [account_row(workspace_id, code) for code in missing]
         # A concurrent transaction may open the same account: skip it, then read it.
         found.update(
             {
                 row.code: row.id
-                for row in session.execute(
+                for row in run(
+                    session,
                     insert_ignoring_conflicts(
-                        session, LedgerAccount, ("workspace_id", "code")
+                        session, LedgerAccount.__table__, ("workspace_id", "code")
                     ).returning(LedgerAccount.code, LedgerAccount.id),
                     rows,
                 )
@@ -72,15 +76,23 @@ def account_ids(session: DbSession, workspace_id: int, codes: Iterable[str]) -> 
             found.update(
                 {
                     row.code: row.id
-                    for row in session.execute(
+                    for row in run(
+                        session,
                         select(LedgerAccount.code, LedgerAccount.id).where(
                             LedgerAccount.workspace_id == workspace_id,
                             LedgerAccount.code.in_(raced),
-                        )
+                        ),
                     )
                 }
             )
     return found
+
+
+_TRANSACTIONS = LedgerTransaction.__table__
+_INSERT_TRANSACTIONS = insert(_TRANSACTIONS).returning(
+    _TRANSACTIONS.c.id, sort_by_parameter_order=True
+)
+_INSERT_ENTRIES = insert(LedgerEntry.__table__)
 
 
 def _write(
@@ -95,13 +107,15 @@ def _write(
         session, workspace_id, {p.account for _, postings in transactions for p in postings}
     )
     ids = list(
-        session.scalars(
-            insert(LedgerTransaction).returning(LedgerTransaction.id, sort_by_parameter_order=True),
+        run(
+            session,
+            _INSERT_TRANSACTIONS,
             [{"workspace_id": workspace_id, "created_at": now, **t} for t, _ in transactions],
-        )
+        ).scalars()
     )
-    session.execute(
-        insert(LedgerEntry),
+    run(
+        session,
+        _INSERT_ENTRIES,
         [
             {
                 "workspace_id": workspace_id,

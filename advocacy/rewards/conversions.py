@@ -18,20 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, exists, select
 
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Customer
 from advocacy.errors import Conflict, NotFound, Unprocessable
 from advocacy.links.clicks import hash_ip
 from advocacy.rewards.attribution import Attribution
-from advocacy.rewards.booking import announce, book_rewards
+from advocacy.rewards.booking import book_rewards
 from advocacy.rewards.evidence import Evidence, TokenSettings, attribute_conversion
 from advocacy.rewards.lifecycle import RewardView, external_ids
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.rewards.verdicts import Invitee, decide_verdict, gather_context
+from advocacy.statements import run
 from advocacy.types import DbSession
-from advocacy.upserts import insert_ignoring_conflicts
+from advocacy.upserts import dialect_name, insert_ignoring_conflicts
 
 # Reports from the future are refused beyond this much clock skew.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -156,7 +157,7 @@ def record_conversion(
     touch = attribution.touch
     if touch is None:
         return Recorded(ConversionView(conversion, invitee.external_id, None, []), True)
-    context = gather_context(session, touch=touch, invitee=invitee, conversion=conversion)
+    context = gather_context(session, touch=touch, invitee=invitee, conversion=conversion, now=now)
     verdict = decide_verdict(
         session,
         context=context,
@@ -166,17 +167,18 @@ def record_conversion(
         velocity_limit=settings.velocity_limit,
         now=now,
     )
+    advocate = context.advocate
+    names = {touch.advocate_id: advocate, invitee.id: invitee.external_id}
     booked = book_rewards(
         session,
         campaign=context.campaign,
         conversion=conversion,
         touch=touch,
         verdict=verdict,
+        names=names,
         now=now,
+        ids=context.ids,
     )
-    advocate = context.advocate
-    names = {touch.advocate_id: advocate, invitee.id: invitee.external_id}
-    announce(session, conversion=conversion, booked=booked, names=names, now=now)
     rewards = [RewardView(r, names[r.beneficiary_id]) for r in booked.rewards]
     referral = ReferralView(booked.referral, advocate)
     return Recorded(ConversionView(conversion, invitee.external_id, referral, rewards), True)
@@ -218,7 +220,9 @@ def _inserting(session: DbSession, model: Any, unique: tuple[str, ...], *returni
     key = (model.__tablename__, session.get_bind().dialect.name)
     statement = _INSERTS.get(key)
     if statement is None:
-        statement = insert_ignoring_conflicts(session, model, unique).returning(*returning)
+        statement = insert_ignoring_conflicts(session, model.__table__, unique).returning(
+            *returning
+        )
         _INSERTS[key] = statement
     return statement
 
@@ -230,7 +234,8 @@ def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, An
     overwrite a record the CRM owns.
     """
     email = normalize_email(invitee["email"])
-    customer_id = session.execute(
+    customer_id = run(
+        session,
         _inserting(session, Customer, ("workspace_id", "external_id"), Customer.id),
         {
             "workspace_id": workspace_id,
@@ -247,11 +252,12 @@ def find_invitee(session: DbSession, *, workspace_id: int, invitee: dict[str, An
     ).scalar()
     stored, new = email, customer_id is not None
     if customer_id is None:
-        row = session.execute(
+        row = run(
+            session,
             select(Customer.id, Customer.email_normalized).where(
                 Customer.workspace_id == workspace_id,
                 Customer.external_id == invitee["external_id"],
-            )
+            ),
         ).one()
         customer_id, stored = row.id, row.email_normalized
     emails = frozenset(e for e in (email, stored) if e)
@@ -287,6 +293,31 @@ def attribute(
     )
 
 
+_LOCKING_CLAIM: list[Any] = []
+
+
+def _claiming_locking_advocate(session: DbSession) -> Any:
+    """PostgreSQL: claim the conversion (INSERT ... ON CONFLICT DO NOTHING RETURNING) and, in
+    the same statement, lock the advocate's row (FOR NO KEY UPDATE) for the limits, which
+    are counted by the next statement (``verdicts.gather_context``) and so see every
+    reward committed before the lock was granted. Built once (compiled once)."""
+    if not _LOCKING_CLAIM:
+        table = Conversion.__table__
+        columns = [c for c in table.c if c.name != "id"]
+        locked = exists(
+            select(Customer.id)
+            .where(Customer.id == bindparam("advocate_id"))
+            .with_for_update(key_share=True)
+        )
+        values = select(*[bindparam(c.name, type_=c.type) for c in columns]).where(locked)
+        _LOCKING_CLAIM.append(
+            insert_ignoring_conflicts(session, table, ("workspace_id", "event_id"))
+            .from_select([c.name for c in columns], values)
+            .returning(*table.c)
+        )
+    return _LOCKING_CLAIM[0]
+
+
 def claim_conversion(
     session: DbSession,
     *,
@@ -301,9 +332,15 @@ def claim_conversion(
     event_id what was recorded then."""
     fingerprint = facts_fingerprint(report)
     ip = report.get("ip")
-    conversion = session.execute(
-        _inserting(session, Conversion, ("workspace_id", "event_id"), *Conversion.__table__.c),
+    touch = attribution.touch
+    locks = touch is not None and dialect_name(session) == "postgresql"
+    conversion = run(
+        session,
+        _claiming_locking_advocate(session)
+        if locks
+        else _inserting(session, Conversion, ("workspace_id", "event_id"), *Conversion.__table__.c),
         {
+            "advocate_id": touch.advocate_id if touch is not None else None,
             "workspace_id": workspace_id,
             "event_id": report["event_id"],
             "event": report["event"],

@@ -21,6 +21,7 @@ from advocacy.links import tokens
 from advocacy.links.models import Click, ReferralLink
 from advocacy.rewards.attribution import Attribution, Touch, attribute
 from advocacy.rewards.models import Referral
+from advocacy.statements import run
 from advocacy.types import DbSession
 
 # The longest attribution window a campaign may have: no click older than this counts.
@@ -184,7 +185,7 @@ def _ref_row(session: DbSession, params: dict[str, Any], evidence: Evidence, wai
     query = _REF_WITH_VISITOR if evidence.visitor_id else _REF
     deadline = time.monotonic() + wait
     while True:
-        row = session.execute(query, params).first()
+        row = run(session, query, params).first()
         if row is None or not hmac.compare_digest(row.token, evidence.ref or ""):
             return row
         stored = row.mine_id if evidence.visitor_id else row.latest_id
@@ -242,7 +243,8 @@ def _click_touches(
         if cookie is not None:
             # The link, and the click if it is written yet (clicks are written behind the
             # redirect: the cookie's own click id and time stand in until it is).
-            row = session.execute(
+            row = run(
+                session,
                 _usable_links(
                     select(*_LINK_COLUMNS, Click.id.label("click_id"), Click.clicked_at)
                     .select_from(ReferralLink)
@@ -254,7 +256,7 @@ def _click_touches(
                 ).where(
                     ReferralLink.id == cookie.link_id,
                     ReferralLink.campaign_id == cookie.campaign_id,
-                )
+                ),
             ).first()
         if row is None or cookie is None:
             problems.append("invalid_cookie")
@@ -264,7 +266,8 @@ def _click_touches(
             touches.append(_touch("cookie", row, row.clicked_at, row.click_id))
     if evidence.visitor_id:
         seen = {t.click_id for t in touches}
-        rows = session.execute(
+        rows = run(
+            session,
             _usable_links(
                 select(*columns)
                 .select_from(Click)
@@ -279,7 +282,7 @@ def _click_touches(
                 Click.clicked_at >= occurred_at - MAX_WINDOW,
             )
             .order_by(Click.clicked_at.desc())
-            .limit(MAX_VISITOR_CLICKS)
+            .limit(MAX_VISITOR_CLICKS),
         )
         touches.extend(
             _touch("visitor", row, row.clicked_at, row.click_id)
@@ -305,12 +308,13 @@ def _invitation_touches(
         .where(Click.link_id == ReferralLink.id, Click.clicked_at <= occurred_at)
         .scalar_subquery()
     )
-    rows = session.execute(
+    rows = run(
+        session,
         _usable_links(
             select(*_LINK_COLUMNS, ReferralLink.created_at, last_click.label("last_click")),
             workspace_id,
             occurred_at,
-        ).where(addressed, ReferralLink.created_at <= occurred_at)
+        ).where(addressed, ReferralLink.created_at <= occurred_at),
     )
     # The invitation counts from when it was clicked, or else from when it was issued.
     return [_touch("invitation", row, row.last_click or row.created_at, None) for row in rows]
@@ -326,7 +330,8 @@ def _prior_referral_touches(
 ) -> list[Touch]:
     if evidence.invitee_new:
         return []
-    rows = session.execute(
+    rows = run(
+        session,
         select(
             Referral.link_id,
             Referral.campaign_id,
@@ -345,7 +350,7 @@ def _prior_referral_touches(
             )
         )
         .order_by(Referral.touched_at.desc())
-        .limit(5)
+        .limit(5),
     )
     return [_touch("prior_referral", row, row.touched_at, row.click_id) for row in rows]
 

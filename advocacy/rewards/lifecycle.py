@@ -21,6 +21,7 @@ from advocacy.errors import Conflict, found
 from advocacy.pagination import page_by_id
 from advocacy.rewards import bookkeeping, rules
 from advocacy.rewards.models import Conversion, Referral, Reward, RewardEvent
+from advocacy.statements import run
 from advocacy.types import DbSession
 from advocacy.webhooks.service import DomainEvent, emit_events
 
@@ -58,6 +59,11 @@ class CustomerRewards:
 # --- what every move writes ------------------------------------------------------------
 
 
+# Nulls rendered: every row has the same columns, so one INSERT, not one per set of
+# non-null keys.
+_INSERT_HISTORY = insert(RewardEvent.__table__).execution_options(render_nulls=True)
+
+
 def write_history(
     session: DbSession,
     *,
@@ -68,10 +74,9 @@ def write_history(
 ) -> None:
     """One history row per (reward, from state, to state, reason), in one INSERT."""
     if steps:
-        session.execute(
-            # Nulls rendered: every row has the same columns, so one INSERT, not one per
-            # set of non-null keys.
-            insert(RewardEvent).execution_options(render_nulls=True),
+        run(
+            session,
+            _INSERT_HISTORY,
             [
                 {
                     "workspace_id": reward.workspace_id,

@@ -16,7 +16,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, func, literal_column, select
 
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.rules import Offer, campaign_is_live
@@ -26,7 +26,9 @@ from advocacy.experiments.models import Experiment
 from advocacy.rewards import fraud, rules
 from advocacy.rewards.attribution import Touch
 from advocacy.rewards.models import Conversion, Referral, Reward
+from advocacy.statements import run
 from advocacy.types import DbSession
+from advocacy.upserts import dialect_name
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class Context:
     advocate: str  # the advocate's external id
     identity: fraud.Identity
     experiment_unit: str | None  # the campaign's experiment, if it has one
+    # The advocate's rewarded referrals in the campaign, and in the last day.
+    counted: tuple[int, int]
+    # PostgreSQL: ids drawn for the referral and its (up to two) rewards, so that one
+    # statement can write them with the outbox events that name them (``booking``).
+    ids: tuple[int, ...] = ()
 
 
 # The campaign's columns the decision and the booking read.
@@ -82,6 +89,33 @@ class Verdict:
     triggered: bool
 
 
+_LIVE_REWARDS = Reward.state.in_(rules.LIVE)
+
+
+def _rewarded_referrals(*conditions: Any) -> Any:
+    """How many referrals matching ``conditions`` hold a live reward."""
+    return (
+        select(func.count(func.distinct(Reward.referral_id)))
+        .select_from(Referral)
+        .join(Reward, Reward.referral_id == Referral.id)
+        .where(_LIVE_REWARDS, *conditions)
+        .scalar_subquery()
+    )
+
+
+# Uncorrelated subqueries: each is evaluated once per execution, not once per row.
+_IDS: tuple[Any, ...] = tuple(
+    literal_column(f"(SELECT nextval('{sequence}'))").label(f"id_{n}")
+    for n, sequence in enumerate(("referrals_id_seq", "rewards_id_seq", "rewards_id_seq"))
+)
+
+
+@lru_cache(maxsize=2)
+def _gather(draw_ids: bool) -> Any:
+    """The gathering query; ``draw_ids`` (PostgreSQL) also draws the booking's ids."""
+    return _GATHER.add_columns(*_IDS) if draw_ids else _GATHER
+
+
 _GATHER = (
     select(
         *_CAMPAIGN_COLUMNS,
@@ -92,6 +126,16 @@ _GATHER = (
         Conversion.visitor_id,
         Conversion.ip_hash,
         Conversion.user_agent,
+        # The limits' counts of the advocate, read after their row was locked (by the
+        # statement that claimed the conversion): used when nothing else needs a lock.
+        _rewarded_referrals(
+            Referral.campaign_id == bindparam("campaign_id"),
+            Referral.advocate_id == bindparam("advocate_id"),
+        ).label("advocate_rewarded"),
+        _rewarded_referrals(
+            Referral.advocate_id == bindparam("advocate_id"),
+            Referral.created_at >= bindparam("since", type_=Referral.created_at.type),
+        ).label("advocate_last_day"),
     )
     .select_from(Customer)
     .join(Campaign, Campaign.id == bindparam("campaign_id"))
@@ -107,17 +151,20 @@ _GATHER = (
 
 
 def gather_context(
-    session: DbSession, *, touch: Touch, invitee: Invitee, conversion: Any
+    session: DbSession, *, touch: Touch, invitee: Invitee, conversion: Any, now: datetime
 ) -> Context:
     """The campaign, its experiment's unit, and both people's identities, in one query: the
     advocate's row joined to the campaign, with the advocate's own conversions (emails,
     visitor ids, devices)."""
-    rows = session.execute(
-        _GATHER,
+    draw_ids = dialect_name(session) == "postgresql"
+    rows = run(
+        session,
+        _gather(draw_ids),
         {
             "campaign_id": touch.campaign_id,
             "advocate_id": touch.advocate_id,
             "conversion_id": conversion.id,
+            "since": now - timedelta(days=1),
         },
     ).all()
     first = rows[0]
@@ -135,7 +182,10 @@ def gather_context(
         invitee_device=device,
     )
     campaign = SimpleNamespace(**{name: getattr(first, name) for name in _CAMPAIGN_NAMES})
-    return Context(campaign, first.advocate, identity, first.experiment_unit)
+    # Rewards are listed by id: the first side's the smaller one, as with a plain INSERT.
+    ids = (first.id_0, *sorted((first.id_1, first.id_2))) if draw_ids else ()
+    counted = (int(first.advocate_rewarded), int(first.advocate_last_day))
+    return Context(campaign, first.advocate, identity, first.experiment_unit, counted, ids)
 
 
 def decide_verdict(
@@ -186,7 +236,7 @@ def decide_verdict(
             # Only rewards that may be paid take a share of the limits.
             total = sum(s["amount"] for s in sides)
             findings += fraud.check_limits(
-                _limits(session, campaign, touch, invitee, total, velocity_limit, now)
+                _limits(session, context, touch, invitee, total, velocity_limit, now)
             )
         state, reasons = fraud.verdict(findings)
     due = rules.approve_after(occurred_at, campaign.hold_days or 0)
@@ -228,7 +278,7 @@ def _first_purchase(session: DbSession, invitee_id: int, conversion_id: int) -> 
         )
         .scalar_subquery()
     )
-    row = session.execute(select(crm, reported)).one()
+    row = run(session, select(crm, reported)).one()
     times = [_aware(value) for value in row if value is not None]
     return min(times) if times else None
 
@@ -239,29 +289,14 @@ def _aware(value: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-_LIVE_REWARDS = Reward.state.in_(rules.LIVE)
-
-
-def _rewarded_referrals(*conditions: Any) -> Any:
-    """How many referrals matching ``conditions`` hold a live reward."""
-    return (
-        select(func.count(func.distinct(Reward.referral_id)))
-        .select_from(Referral)
-        .join(Reward, Reward.referral_id == Referral.id)
-        .where(_LIVE_REWARDS, *conditions)
-        .scalar_subquery()
-    )
-
-
 _LOCK_CAMPAIGN = (
     select(Campaign.id)
     .where(Campaign.id == bindparam("campaign_id"))
     .with_for_update(key_share=True)
 )
-_LOCK_PEOPLE = (
+_LOCK_INVITEE = (
     select(Customer.id)
-    .where(Customer.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Customer.id)
+    .where(Customer.id == bindparam("invitee_id"))
     .with_for_update(key_share=True)
 )
 
@@ -296,7 +331,7 @@ def _counts(invitee_new: bool, budget: bool) -> Any:
 
 def _limits(
     session: DbSession,
-    campaign: Any,
+    context: Context,
     touch: Touch,
     invitee: Invitee,
     reward_total: int,
@@ -305,15 +340,24 @@ def _limits(
 ) -> fraud.Limits:
     """Lock, then count what the limits need; the locks last until commit.
 
-    An invitee created by this report is locked already (the row is this transaction's,
-    unseen by any other) and has no rewards yet: neither is asked of the database.
+    The advocate's row was locked by the statement that claimed the conversion (on
+    PostgreSQL, ``conversions.claim_conversion``), before ``gather_context`` counted their
+    referrals: with no budget and an invitee created by this report (locked already: the
+    row is this transaction's, unseen by any other; no rewards yet), those counts are all
+    the limits need. Otherwise locks are taken advocate, campaign, invitee, then counted;
+    two conversions crossing them (each one's invitee the other's advocate, in one budgeted
+    campaign) deadlock, and PostgreSQL's deadlock error runs the request again.
     """
+    campaign = context.campaign
+    if campaign.budget is None and invitee.new:
+        return _checked_limits(campaign, reward_total, velocity_limit, *context.counted)
     if campaign.budget is not None:
-        session.execute(_LOCK_CAMPAIGN, {"campaign_id": campaign.id}).all()
-    people = [touch.advocate_id] if invitee.new else sorted({touch.advocate_id, invitee.id})
-    session.execute(_LOCK_PEOPLE, {"ids": people}).all()
+        run(session, _LOCK_CAMPAIGN, {"campaign_id": campaign.id}).all()
+    if not invitee.new and invitee.id != touch.advocate_id:
+        run(session, _LOCK_INVITEE, {"invitee_id": invitee.id}).all()
     row = iter(
-        session.execute(
+        run(
+            session,
             _counts(invitee.new, campaign.budget is not None),
             {
                 "campaign_id": campaign.id,
@@ -326,6 +370,27 @@ def _limits(
     advocate_rewarded, advocate_last_day = int(next(row)), int(next(row))
     invitee_rewarded = False if invitee.new else int(next(row)) > 0
     spent = None if campaign.budget is None else int(next(row))
+    return _checked_limits(
+        campaign,
+        reward_total,
+        velocity_limit,
+        advocate_rewarded,
+        advocate_last_day,
+        invitee_rewarded=invitee_rewarded,
+        spent=spent,
+    )
+
+
+def _checked_limits(
+    campaign: Any,
+    reward_total: int,
+    velocity_limit: int,
+    advocate_rewarded: int,
+    advocate_last_day: int,
+    *,
+    invitee_rewarded: bool = False,
+    spent: int | None = None,
+) -> fraud.Limits:
     return fraud.Limits(
         reward_total=reward_total,
         budget_remaining=None if spent is None else campaign.budget - spent,

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from advocacy.errors import Conflict, NotFound, Unprocessable
+from advocacy.statements import run
 from advocacy.types import DbSession
 from advocacy.upserts import dialect_name, insert_ignoring_conflicts
 from advocacy.webhooks import delivery, signing
@@ -180,23 +181,25 @@ class DomainEvent:
     data: dict[str, Any]
 
 
+def outbox_rows(events: Sequence[DomainEvent], now: datetime) -> list[dict[str, Any]]:
+    """The outbox rows of ``events``, each with a new message id."""
+    return [
+        {
+            "workspace_id": e.workspace_id,
+            "msg_id": signing.new_message_id(),
+            "type": e.type,
+            "payload": e.data,
+            "created_at": now,
+        }
+        for e in events
+    ]
+
+
 def emit_events(session: DbSession, *, events: Sequence[DomainEvent], now: datetime) -> None:
     """Write events to the outbox, in the caller's transaction."""
     if not events:
         return
-    session.execute(
-        insert(OutboxEvent),
-        [
-            {
-                "workspace_id": e.workspace_id,
-                "msg_id": signing.new_message_id(),
-                "type": e.type,
-                "payload": e.data,
-                "created_at": now,
-            }
-            for e in events
-        ],
-    )
+    run(session, insert(OutboxEvent.__table__), outbox_rows(events, now))
 
 
 def _skip_locked(session: DbSession, query: Any, of: Any = None) -> Any:

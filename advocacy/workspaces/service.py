@@ -10,6 +10,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from advocacy.errors import NotFound, Unprocessable, found
+from advocacy.statements import run
 from advocacy.types import DbSession, utcnow
 from advocacy.workspaces.models import ApiKey, Workspace
 
@@ -124,10 +125,11 @@ def authenticate(session: DbSession, *, secret: str) -> Principal | None:
     """The principal for a presented key, or None for an unknown or revoked one."""
     if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None
-    row = session.execute(
+    row = run(
+        session,
         select(ApiKey.id, ApiKey.workspace_id, ApiKey.scopes).where(
             ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None)
-        )
+        ),
     ).first()
     if row is None:
         return None

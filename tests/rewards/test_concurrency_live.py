@@ -6,6 +6,8 @@ serialises writers, so there the same assertions check the serial path.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from advocacy.rewards.models import Conversion, LedgerTransaction, Reward
@@ -65,3 +67,30 @@ def test_50_concurrent_refunds_reverse_once(live, database_url):
     )
     assert reversals == 2  # one per award: the inviter's and the invitee's
     assert _count(database_url, Reward, live.workspace_id, Reward.state == "reversed") == 2
+
+
+@pytest.fixture
+def capped(app, database_url):
+    with live_program(database_url, hold_days=0, per_advocate_cap=1) as program:
+        yield program
+
+
+def test_20_concurrent_purchases_through_one_advocate_with_a_cap_of_one_reward_once(
+    capped, database_url
+):
+    """The cap is counted under the advocate's row lock: of 20 invitees buying at once
+    through Ann's link, one referral is rewarded and the others are rejected."""
+
+    def buy(i: int) -> Any:
+        body = {
+            **_purchase(capped, f"order-{i}"),
+            "invitee": {"external_id": f"buyer{i}", "email": f"buyer{i}@example.net"},
+        }
+        return capped.call("POST", "/api/v1/conversions", body, {"Idempotency-Key": f"k{i}"})
+
+    results = race(20, buy)
+    assert sorted(r[0] for r in results) == [201] * 20
+    rewarded = [b for _, _, b in results if {r["state"] for r in b["rewards"]} == {"approved"}]
+    assert len(rewarded) == 1, [b["referral"]["state"] for _, _, b in results]
+    assert _count(database_url, Reward, capped.workspace_id, Reward.state == "approved") == 2
+    assert _count(database_url, LedgerTransaction, capped.workspace_id) == 2
