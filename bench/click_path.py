@@ -196,7 +196,7 @@ def compare(
 ) -> tuple[float, float, int, int]:
     """Alternate wrk runs on both servers; the median ratio, worst click p99, answered, bad."""
     env = {"CLICK_RATE_LIMIT": UNLIMITED, "INVALID_LINK_RATE_LIMIT": UNLIMITED, **env}
-    workers_env = {"GUNICORN_WORKERS": str(workers)}
+    workers_env = {"GUNICORN_WORKERS": str(workers), "LOG_LEVEL": args.log_level}
     if args.no_recycling:
         workers_env["GUNICORN_MAX_REQUESTS"] = "0"
     ratios, p99s, answered, bad = [], [], 0, 0
@@ -365,6 +365,12 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=200, help="distinct links to click")
     parser.add_argument("--redis", action="store_true", help="also count limits in Redis")
     parser.add_argument("--profile", action="store_true", help="py-spy on the click path")
+    parser.add_argument("--database", default="advocacy_bench_clicks", help="scratch database")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        help="LOG_LEVEL of both servers (INFO, as shipped: the access line is written)",
+    )
     parser.add_argument(
         "--cpu", action="store_true", help="also CPU per request of both apps in this process"
     )
@@ -389,7 +395,7 @@ def main() -> None:
         )
 
     results = []
-    with tempfile.TemporaryDirectory() as tmp, scratch_database("advocacy_bench_clicks") as url:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database) as url:
         tokens = seed(url, args.links)
         quoted = ", ".join(f'"{t}"' for t in tokens)
         scripts = {"/r/": Path(tmp) / "r.lua"}
