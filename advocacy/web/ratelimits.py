@@ -26,9 +26,9 @@ from typing import Any, cast
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
-from redis.exceptions import NoScriptError
 
 from advocacy.extensions import SweptMemoryStorage
+from advocacy.web.limitsync import Limit, SyncedCounts
 
 log = logging.getLogger("advocacy.ratelimits")
 
@@ -64,33 +64,14 @@ def _key(item: RateLimitItem, ids: tuple[str, ...]) -> str:
     return item.key_for(*ids)
 
 
-def _redis_counts(
-    storage: RedisStorage,
-    clicks: tuple[RateLimitItem, ...],
-    ids: tuple[str, ...],
-    guesses: tuple[RateLimitItem, ...],
-    unknown: tuple[str, ...],
-) -> list[int]:
-    """The click counters after this hit and the guess counters, in one round trip: limits'
-    own increment script and GETs, on its keys, pipelined (two round trips per click
-    would cost a third of the throughput)."""
-    client: Any = storage.get_connection()
-    script = storage.lua_incr_expire
-    for attempt in (1, 2):
-        # EVALSHA, not the Script object: in a pipeline that asks SCRIPT EXISTS each time.
-        pipe = client.pipeline(transaction=False)
-        for item in clicks:
-            key = storage.prefixed_key(_key(item, ids))
-            pipe.evalsha(script.sha, 1, key, item.get_expiry(), 1)
-        for item in guesses:
-            pipe.get(storage.prefixed_key(_key(item, unknown)))
-        try:
-            return [int(count or 0) for count in pipe.execute()]
-        except NoScriptError:
-            if attempt == 2:
-                raise
-            client.script_load(script.script)  # a restarted or flushed Redis
-    raise AssertionError("unreachable")
+@lru_cache(maxsize=8192)
+def _counters(
+    storage: RedisStorage, items: tuple[RateLimitItem, ...], ids: tuple[str, ...]
+) -> tuple[Limit, ...]:
+    """The Redis counters of ``items`` for one client: key, budget, window."""
+    return tuple(
+        (storage.prefixed_key(_key(item, ids)), item.amount, item.get_expiry()) for item in items
+    )
 
 
 @dataclass(frozen=True)
@@ -108,8 +89,11 @@ class PublicLimits:
         self._clock = clock
         self.memory = SweptMemoryStorage()
         self.redis: Storage | None = None
+        self._synced: SyncedCounts | None = None
         if redis_url:
             self.redis = cast(Storage, storage_from_string(redis_url, **redis_options()))
+            if isinstance(self.redis, RedisStorage):
+                self._synced = SyncedCounts(self.redis, self._redis_failed)
         self._redis_down_until = 0.0
         self._lock = threading.Lock()
         self._limiters: dict[int, FixedWindowRateLimiter] = {}
@@ -152,6 +136,8 @@ class PublicLimits:
         return self._limiter(storage).get_window_stats(item, *ids)
 
     def _redis_failed(self, error: Exception) -> None:
+        if self._synced is not None:
+            self._synced.clear()
         with self._lock:
             if self._clock() < self._redis_down_until:
                 return
@@ -185,9 +171,12 @@ class PublicLimits:
         unknown = (NAMESPACE, UNKNOWN_SCOPE, ip)
         clicks, guesses = parsed(click_limits), parsed(unknown_limits)
         storage = self._storage()
-        if isinstance(storage, RedisStorage):
+        if isinstance(storage, RedisStorage) and self._synced is not None:
+            hits, checks = _counters(storage, clicks, ids), _counters(storage, guesses, unknown)
+            if self._synced.decide_here(hits, checks):
+                return None  # well within every budget: counted here, written behind
             try:
-                counts = _redis_counts(storage, clicks, ids, guesses, unknown)
+                counts = self._synced.ask(hits, checks)
             except Exception as error:
                 self._redis_failed(error)
             else:
@@ -209,7 +198,14 @@ class PublicLimits:
     def count_unknown(self, ip: str, unknown_limits: str) -> None:
         """Count an answer that named an unknown token (a 404)."""
         ids = (NAMESPACE, UNKNOWN_SCOPE, ip)
-        for item in parsed(unknown_limits):
+        items = parsed(unknown_limits)
+        storage = self._storage()
+        if isinstance(storage, RedisStorage) and self._synced is not None:
+            counters = _counters(storage, items, ids)
+            items = tuple(
+                i for i, c in zip(items, counters, strict=True) if not self._synced.count_here(c[0])
+            )
+        for item in items:
             self._counted("hit", item, ids)
 
     def _exceeded(self, item: RateLimitItem, ids: tuple[str, ...]) -> Exceeded:
@@ -222,6 +218,8 @@ class PublicLimits:
     def reset(self) -> None:
         """Forget every count (tests)."""
         self.memory.reset()
+        if self._synced is not None:
+            self._synced.clear()
         if self.redis is not None:
             try:
                 self.redis.reset()
