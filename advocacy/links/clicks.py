@@ -277,11 +277,21 @@ def _link_state(row: Any) -> LinkState:
     )
 
 
-def read_link_states(engine: Engine, link_ids: list[int]) -> dict[int, LinkState]:
-    """The states of several links in one query (for the cache's refresher)."""
+def read_link_states(
+    engine: Engine, link_ids: list[int], known: LinkCache | None = None
+) -> dict[int, LinkState]:
+    """The states of several links in one query (for the cache's refresher); a row that
+    has not changed since ``known`` read it keeps its state (its URLs are not checked
+    again: they are what was checked)."""
+    states: dict[int, LinkState] = {}
     with reading(engine) as connection:
-        rows = connection.execute(_LINK_ROWS, {"link_ids": link_ids})
-        return {row.id: _link_state(row) for row in rows}
+        for row in connection.execute(_LINK_ROWS, {"link_ids": link_ids}):
+            previous = known.peek(row.id) if known is not None else None
+            if isinstance(previous, LinkState) and tuple(previous.row) == tuple(row):
+                states[row.id] = previous
+            else:
+                states[row.id] = _link_state(row)
+    return states
 
 
 def check_link(

@@ -116,7 +116,7 @@ def keep_fresh(app: Flask, cache: LinkCache | None, engine: Engine) -> None:
     refresher: CacheRefresher | None = app.extensions.get(CACHE_REFRESHER)
     if refresher is None or refresher.cache is not cache:
         refresher = app.extensions[CACHE_REFRESHER] = CacheRefresher(
-            cache, lambda link_ids: clicks.read_link_states(engine, link_ids)
+            cache, lambda link_ids: clicks.read_link_states(engine, link_ids, cache)
         )
     refresher.ensure_running()
 
