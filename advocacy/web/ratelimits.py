@@ -68,13 +68,20 @@ def _key(item: RateLimitItem, ids: tuple[str, ...]) -> str:
     return item.key_for(*ids)
 
 
+# The caches below are keyed by the configuration string, not by limits' items: an item's
+# __hash__ is Python code, run at every lookup (3% of the click path's samples).
 @lru_cache(maxsize=8192)
-def _counters(
-    storage: RedisStorage, items: tuple[RateLimitItem, ...], ids: tuple[str, ...]
-) -> tuple[Limit, ...]:
-    """The Redis counters of ``items`` for one client: key, budget, window."""
+def _counters(storage: Storage | None, limits: str, ids: tuple[str, ...]) -> tuple[Limit, ...]:
+    """The counters of a limit string for one client: key (prefixed for ``storage``, if
+    given), budget, window."""
     return tuple(
-        (storage.prefixed_key(_key(item, ids)), item.amount, item.get_expiry()) for item in items
+        (
+            storage.prefixed_key(key) if isinstance(storage, RedisStorage) else key,
+            item.amount,
+            item.get_expiry(),
+        )
+        for item in parsed(limits)
+        for key in (_key(item, ids),)
     )
 
 
@@ -229,7 +236,8 @@ class PublicLimits:
         clicks, guesses = parsed(click_limits), parsed(unknown_limits)
         storage = self._storage()
         if isinstance(storage, RedisStorage) and self._synced is not None:
-            hits, checks = _counters(storage, clicks, ids), _counters(storage, guesses, unknown)
+            hits = _counters(storage, click_limits, ids)
+            checks = _counters(storage, unknown_limits, unknown)
             if self._synced.decide_here(hits, checks):
                 return None  # well within every budget: counted here, written behind
             try:
@@ -246,12 +254,12 @@ class PublicLimits:
                 return None
         if storage is self.memory:  # as the loops below, without their indirections
             windows = self.memory
-            for item in clicks:
-                if windows.incr(_key(item, ids), item.get_expiry()) > item.amount:
-                    return self._exceeded(item, ids)
-            for item in guesses:
-                if windows.get(_key(item, unknown)) >= item.amount:
-                    return self._exceeded(item, unknown)
+            for i, (key, amount, expiry) in enumerate(_counters(None, click_limits, ids)):
+                if windows.incr(key, expiry) > amount:
+                    return self._exceeded(clicks[i], ids)
+            for i, (key, amount, _) in enumerate(_counters(None, unknown_limits, unknown)):
+                if windows.get(key) >= amount:
+                    return self._exceeded(guesses[i], unknown)
             return None
         for item in clicks:
             if not self._counted("hit", item, ids):
@@ -267,7 +275,7 @@ class PublicLimits:
         items = parsed(unknown_limits)
         storage = self._storage()
         if isinstance(storage, RedisStorage) and self._synced is not None:
-            counters = _counters(storage, items, ids)
+            counters = _counters(storage, unknown_limits, ids)
             items = tuple(
                 i for i, c in zip(items, counters, strict=True) if not self._synced.count_here(c[0])
             )
