@@ -192,29 +192,37 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def server_pids(master: int, database: str | None) -> list[int]:
-    """gunicorn's master and workers, and the PostgreSQL backends serving ``database``."""
+def server_pids(master: int, database: str | None) -> tuple[list[int], list[int]]:
+    """gunicorn's master and workers; the PostgreSQL processes on ``database`` (backends,
+    autovacuum workers)."""
     children = Path(f"/proc/{master}/task/{master}/children")
-    pids = [master, *(int(p) for p in children.read_text().split())]
+    backends: list[int] = []
     if database:
         import psycopg
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
             ).fetchall()
-        pids += [int(row[0]) for row in rows]
-    return pids
+        backends = [int(row[0]) for row in rows]
+    return [master, *(int(p) for p in children.read_text().split())], backends
 
 
-def run(label: str, base: str, script: Path, seconds: int, pids: list[int]) -> dict[str, float]:
-    """One wrk run; with the CPU the server (and its database backends) spent per request."""
-    before = cpu_seconds(pids)
+def run(
+    label: str, base: str, script: Path, seconds: int, pids: tuple[list[int], list[int]]
+) -> dict[str, float]:
+    """One wrk run; with the CPU the server and its database backends spent per request."""
+    server, database = pids
+    before = cpu_seconds(server), cpu_seconds(database)
     result = wrk(base, script, seconds)
-    result["cpu_us"] = (cpu_seconds(pids) - before) / max(1, result["requests"]) * 1e6
+    requests = max(1, result["requests"])
+    result["db_us"] = (cpu_seconds(database) - before[1]) / requests * 1e6
+    result["cpu_us"] = (cpu_seconds(server) - before[0]) / requests * 1e6 + result["db_us"]
+    database_part = f" (database {result['db_us']:3.0f})" if database else ""
     print(
         f"    {label:12s} {result['rps']:>9,.0f} req/s   p50 {result['p50']:6.2f} ms   "
-        f"p99 {result['p99']:6.2f} ms   CPU {result['cpu_us']:4.0f} us/request   "
+        f"p99 {result['p99']:6.2f} ms   CPU {result['cpu_us']:4.0f} us/request{database_part}   "
         f"({result['requests']:,.0f} requests, {result['bad']:,.0f} not 2xx/3xx)",
         flush=True,
     )
