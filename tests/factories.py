@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from advocacy.console.models import Membership, StaffToken
 from advocacy.customers.models import Customer
 from advocacy.extensions import db
 from advocacy.links.models import Click, ReferralLink
+from advocacy.web.clickpath import CLICK_RECORDER
 from advocacy.workspaces import service
 from advocacy.workspaces.models import ApiKey, Workspace
 
@@ -263,9 +265,23 @@ def committed_link(app: Any, prefix: str, channel: str = "sms") -> Iterator[dict
     try:
         yield dict(response.json)
     finally:
+        write_queued_clicks(app)
         with app.app_context():
             delete_workspace(db.session, workspace.id)
             db.session.remove()
+
+
+def write_queued_clicks(app: Any, attempts: int = 50) -> None:
+    """Write the clicks ``app`` still holds behind their redirects (CLICK_FLUSH_MS), so
+    that none lands after its workspace is deleted (clicks have no foreign keys to stop
+    it); a database just restored may need a few attempts."""
+    recorder = app.extensions.get(CLICK_RECORDER)
+    for _ in range(attempts if recorder is not None else 0):
+        try:
+            recorder.flush()
+            return
+        except Exception:
+            time.sleep(0.1)
 
 
 @contextlib.contextmanager

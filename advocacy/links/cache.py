@@ -22,11 +22,12 @@ refresh ends it.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from advocacy.links.recorder import process_id
 
 log = logging.getLogger("advocacy.links")
 
@@ -80,6 +81,11 @@ class LinkCache:
             self._entries.clear()
         self._entries[link_id] = (self._clock() if read_at is None else read_at, state)
 
+    def peek(self, link_id: int) -> Any | None:
+        """The state last read for ``link_id``, however old (None if none)."""
+        entry = self._entries.get(link_id)
+        return entry[1] if entry is not None else None
+
     def now(self) -> float:
         return self._clock()
 
@@ -130,9 +136,9 @@ class CacheRefresher:
 
     def ensure_running(self) -> None:
         """Start the thread in this process if it is not running (a fork has none)."""
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+        if self._pid == process_id() and self._thread is not None and self._thread.is_alive():
             return
-        self._pid = os.getpid()
+        self._pid = process_id()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="link-cache", daemon=True)
         self._thread.start()

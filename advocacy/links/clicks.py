@@ -10,11 +10,14 @@ so a click on a cached link usually takes no database connection at all.
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import hmac
 import logging
+import os
 import re
-import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,6 +81,36 @@ _SEEN_RECENTLY = (
 _RECORD_CLICK = insert(_clicks).returning(_clicks.c.id)
 
 
+class _VisitorIds:
+    """New visitor ids, as ``secrets.token_urlsafe(16)`` makes them, drawn from the OS 64
+    at a time (a system call per click cost 7 us here)."""
+
+    BATCH = 64
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._lock = threading.Lock()
+        # A forked worker must never hand out ids its parent drew.
+        os.register_at_fork(after_in_child=self._ids.clear)
+
+    def new(self) -> str:
+        try:
+            return self._ids.pop()  # atomic: no id is handed out twice
+        except IndexError:
+            pass
+        with self._lock:
+            if not self._ids:
+                raw = os.urandom(16 * self.BATCH)
+                self._ids.extend(
+                    base64.urlsafe_b64encode(raw[i : i + 16]).rstrip(b"=").decode("ascii")
+                    for i in range(0, len(raw), 16)
+                )
+            return self._ids.pop()
+
+
+new_visitor_id = _VisitorIds().new
+
+
 @dataclass(frozen=True)
 class LinkSettings:
     """What the click path needs from the configuration."""
@@ -133,9 +166,15 @@ _STATUS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a burst of clicks from one address hashes it once
 def hash_ip(ip: str, key: bytes) -> str:
     """HMAC-SHA256 of the address: comparable between clicks, not reversible without the key."""
-    return hmac.digest(key, ip.encode(), hashlib.sha256).hex()
+    return _ip_hmac(key).digest(ip.encode()).hex()
+
+
+@functools.lru_cache(maxsize=8)
+def _ip_hmac(key: bytes) -> tokens.PaddedHMAC:
+    return tokens.PaddedHMAC(key, hashlib.sha256)
 
 
 def verify_token(token: str, settings: LinkSettings) -> int | Refused:
@@ -238,11 +277,21 @@ def _link_state(row: Any) -> LinkState:
     )
 
 
-def read_link_states(engine: Engine, link_ids: list[int]) -> dict[int, LinkState]:
-    """The states of several links in one query (for the cache's refresher)."""
+def read_link_states(
+    engine: Engine, link_ids: list[int], known: LinkCache | None = None
+) -> dict[int, LinkState]:
+    """The states of several links in one query (for the cache's refresher); a row that
+    has not changed since ``known`` read it keeps its state (its URLs are not checked
+    again: they are what was checked)."""
+    states: dict[int, LinkState] = {}
     with reading(engine) as connection:
-        rows = connection.execute(_LINK_ROWS, {"link_ids": link_ids})
-        return {row.id: _link_state(row) for row in rows}
+        for row in connection.execute(_LINK_ROWS, {"link_ids": link_ids}):
+            previous = known.peek(row.id) if known is not None else None
+            if isinstance(previous, LinkState) and tuple(previous.row) == tuple(row):
+                states[row.id] = previous
+            else:
+                states[row.id] = _link_state(row)
+    return states
 
 
 def check_link(
@@ -353,7 +402,7 @@ def follow_link(
         window=window,
         now=now,
     )
-    visitor_id = visitor_id or secrets.token_urlsafe(16)
+    visitor_id = visitor_id or new_visitor_id()
     click_id = store.record(
         {
             "workspace_id": row.workspace_id,

@@ -70,9 +70,14 @@ class Click(db.Model):  # type: ignore[name-defined,misc]
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
-    link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"))
+    # No foreign keys: a click is recorded only after its link's row was read (link,
+    # campaign, workspace), and none of those rows is ever deleted. The three checks cost
+    # PostgreSQL two thirds of a click's insert (a lookup and a row lock on each parent:
+    # 47 us a row with them, 15 without, measured with COPY): the click path's largest
+    # cost after Python's.
+    workspace_id: Mapped[int] = mapped_column(BigId)
+    campaign_id: Mapped[int] = mapped_column(BigId)
+    link_id: Mapped[int] = mapped_column(BigId)
     visitor_id: Mapped[str] = mapped_column(String(64))
     # Keyed hash (HMAC with SECRET_KEY) of the IP address: comparable, not reversible.
     ip_hash: Mapped[str] = mapped_column(String(64))

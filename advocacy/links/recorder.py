@@ -70,6 +70,16 @@ _RESERVE = text(
     "  FROM generate_series(1, :n)) AS reserved) AS runs "
     "GROUP BY run"
 )
+# This process's id, kept at fork: os.getpid() is a system call, three times per click.
+_PID = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
+
+def process_id() -> int:
+    """``os.getpid()`` without the system call."""
+    return _PID[0]
+
+
 MAX_BACKOFF_SECONDS = 5.0
 MAX_RESERVE = 500_000  # ids held by one process at most
 
@@ -222,7 +232,7 @@ class ClickRecorder:
             log.exception("clicks lost at exit: %d not written", self.pending)
 
     def _check_fork(self) -> None:
-        if self._pid != os.getpid():
+        if self._pid != process_id():
             self._start_process()
 
     def _start_thread(self) -> None:

@@ -11,13 +11,18 @@ A link token is ``<link id>.<timestamp>.<HMAC-SHA1>``: 38 characters for link id
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, want_bytes
+from itsdangerous.encoding import base64_encode, int_to_bytes
+from itsdangerous.signer import HMACAlgorithm
 
 LINK_SALT = "advocacy.referral-link.v1"
 ATTRIBUTION_SALT = "advocacy.attribution.v1"
@@ -42,13 +47,62 @@ def _signer(keys: Sequence[str], salt: str) -> TimestampSigner:
     return _cached_signer(tuple(keys), salt)
 
 
+class PaddedHMAC:
+    """HMAC with one key, its padded inner and outer hash states computed once.
+
+    The same digest as ``hmac.digest``: each message costs two copies of a hash state
+    instead of building both from the key (``hmac.new`` with a Python digest constructor,
+    as itsdangerous passes, runs the pure-Python HMAC: 6 us a signature here, 2 us so).
+    """
+
+    def __init__(self, key: bytes, digest: Any) -> None:
+        inner, outer = digest(), digest()
+        if len(key) > inner.block_size:
+            key = digest(key).digest()
+        key = key.ljust(inner.block_size, b"\0")
+        inner.update(bytes(b ^ 0x36 for b in key))
+        outer.update(bytes(b ^ 0x5C for b in key))
+        self._inner, self._outer = inner, outer
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+class _PaddedAlgorithm(HMACAlgorithm):
+    """itsdangerous' HMAC, through a ``PaddedHMAC`` per key (the same signatures)."""
+
+    def __init__(self, digest_method: Any = None) -> None:
+        super().__init__(digest_method)
+        self._keyed: dict[bytes, PaddedHMAC] = {}
+        self._lock = threading.Lock()
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            with self._lock:
+                keyed = self._keyed[key] = PaddedHMAC(key, self.digest_method)
+        return keyed.digest(value)
+
+
 class _KeyedSigner(TimestampSigner):
     """itsdangerous' signer, deriving each key once rather than at every signature (the
-    derivation is a pure function of salt and key: a hash per click saved)."""
+    derivation is a pure function of salt and key: a hash per click saved), and signing
+    with a ``PaddedHMAC`` per derived key."""
 
     def __init__(self, keys: list[str], salt: str) -> None:
-        super().__init__(keys, salt=salt)
+        super().__init__(keys, salt=salt, algorithm=_PaddedAlgorithm(hashlib.sha1))
         self._derived: dict[bytes, bytes] = {}
+
+    def sign(self, value: str | bytes) -> bytes:
+        """``TimestampSigner.sign``, the same bytes, its timestamp part encoded once a
+        second (the attribution cookie is signed at every click)."""
+        stamped = want_bytes(value) + self.sep + _timestamp_part(self.get_timestamp())
+        signature = self.algorithm.get_signature(self.derive_key(), stamped)
+        return stamped + self.sep + base64_encode(signature)
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
         key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
@@ -56,6 +110,11 @@ class _KeyedSigner(TimestampSigner):
         if derived is None:
             derived = self._derived[key] = super().derive_key(key)
         return derived
+
+
+@lru_cache(maxsize=4)
+def _timestamp_part(timestamp: int) -> bytes:
+    return base64_encode(int_to_bytes(timestamp))
 
 
 @lru_cache(maxsize=32)

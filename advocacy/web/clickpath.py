@@ -21,7 +21,6 @@ import functools
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -33,7 +32,13 @@ from advocacy.extensions import db
 from advocacy.links import clicks
 from advocacy.links.cache import CacheRefresher, LinkCache
 from advocacy.links.recorder import ClickRecorder
-from advocacy.observability import LATENCY, REQUEST_ID_HEADER, SAFE_REQUEST_ID, access_log
+from advocacy.observability import (
+    LATENCY,
+    REQUEST_ID_HEADER,
+    access_log,
+    new_request_id,
+    write_access_line,
+)
 from advocacy.types import utcnow
 from advocacy.web.ratelimits import Exceeded, PublicLimits
 
@@ -111,7 +116,7 @@ def keep_fresh(app: Flask, cache: LinkCache | None, engine: Engine) -> None:
     refresher: CacheRefresher | None = app.extensions.get(CACHE_REFRESHER)
     if refresher is None or refresher.cache is not cache:
         refresher = app.extensions[CACHE_REFRESHER] = CacheRefresher(
-            cache, lambda link_ids: clicks.read_link_states(engine, link_ids)
+            cache, lambda link_ids: clicks.read_link_states(engine, link_ids, cache)
         )
     refresher.ensure_running()
 
@@ -170,7 +175,7 @@ class ClickPath:
     ) -> Iterable[bytes]:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = new_request_id(incoming)
         environ["advocacy.started"] = started
         environ["advocacy.request_id"] = request_id
         config = self.config
@@ -284,19 +289,13 @@ class ClickPath:
             )
         observer.observe(duration)
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": method,
-                    "route": ROUTE,
-                    "path": environ.get("PATH_INFO"),
-                    "status": status,
-                    "duration_ms": round(duration * 1000, 2),
-                    "workspace_id": None,
-                    "api_key_id": None,
-                    "staff_user_id": None,
-                },
+            write_access_line(
+                request_id,
+                method,
+                ROUTE,
+                environ.get("PATH_INFO") or "",
+                status,
+                round(duration * 1000, 2),
             )
 
 

@@ -194,3 +194,13 @@ def test_old_attribution_is_none(monkeypatch):
     monkeypatch.undo()
 
     assert tokens.read_attribution(value, [OLD_KEY], 3600) is None
+
+
+def test_our_signer_signs_exactly_as_itsdangerous(monkeypatch):
+    monkeypatch.setattr("time.time", lambda: 1_765_000_123.7)
+    keys = ["old-key-0123456789abcdef", "new-key-0123456789abcdef"]
+
+    for salt in (tokens.LINK_SALT, tokens.ATTRIBUTION_SALT):
+        ours = tokens._signer(keys, salt).sign("12-34-56")
+        theirs = TimestampSigner(keys, salt=salt).sign("12-34-56")
+        assert ours == theirs

@@ -300,3 +300,59 @@ def test_a_failed_refresh_serves_last_known_states_until_one_succeeds():
     assert cache.get(1) == "new"
     clock.advance(3)
     assert cache.get(1) is None  # the database back: entries expire as usual
+
+
+class _OneQuery:
+    """An engine whose every query answers ``rows`` (read_link_states' reads)."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def connect(self) -> _OneQuery:
+        return self
+
+    def execution_options(self, **_: Any) -> _OneQuery:
+        return self
+
+    def __enter__(self) -> _OneQuery:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        return None
+
+    def execute(self, *_: Any) -> list[Any]:
+        return self.rows
+
+
+def _link_row(**changes: Any) -> Any:
+    from collections import namedtuple
+
+    from advocacy.links.clicks import _LINK_COLUMNS
+
+    Row = namedtuple("Row", [c.name for c in _LINK_COLUMNS.selected_columns])  # type: ignore[misc]
+    values = {name: None for name in Row._fields}
+    values.update(
+        id=7,
+        token="7.abc.def",
+        landing_url="https://shop.example/welcome",
+        allowed_domains=["shop.example"],
+    )
+    return Row(**{**values, **changes})
+
+
+def test_a_refresh_keeps_the_state_of_an_unchanged_row_and_rebuilds_a_changed_one():
+    from advocacy.links.clicks import read_link_states
+
+    cache = LinkCache(PERIOD)
+    (first,) = read_link_states(_OneQuery([_link_row()]), [7], cache).values()  # type: ignore[arg-type]
+    cache.put(7, first)
+
+    same = read_link_states(_OneQuery([_link_row()]), [7], cache)  # type: ignore[arg-type]
+    moved = read_link_states(
+        _OneQuery([_link_row(landing_url="https://shop.example/spring")]),  # type: ignore[arg-type]
+        [7],
+        cache,
+    )
+
+    assert same[7] is first
+    assert moved[7] is not first and moved[7].landing == ("https://shop.example/spring?ref=", "")
