@@ -17,7 +17,18 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, select, values
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    column,
+    func,
+    or_,
+    select,
+    values,
+)
 from sqlalchemy.sql.expression import CTE
 
 from advocacy.campaigns import service as campaigns
@@ -92,14 +103,28 @@ def campaign_kpis(
     return CampaignKpis(campaign, currency, periods, series, totals)
 
 
-def periods_table(periods: Sequence[maths.Period], name: str = "periods") -> CTE:
-    table = values(
-        column("idx", Integer),
-        column("lo", UTCDateTime()),
-        column("hi", UTCDateTime()),
-        name=name,
-    ).data([(i, p.start, p.end) for i, p in enumerate(periods)])
-    return table.cte(name)
+def periods_table(
+    session: DbSession, periods: Sequence[maths.Period], name: str = "periods"
+) -> CTE:
+    """The periods as a table (idx, lo, hi).
+
+    On PostgreSQL the bounds travel as two array parameters unnested in SQL: the statement
+    is the same whatever the periods, so SQLAlchemy compiles it once and caches it (a
+    ``VALUES`` list is never cached: every KPI query was compiled anew, ~10 ms each).
+    """
+    columns = (column("idx", Integer), column("lo", UTCDateTime()), column("hi", UTCDateTime()))
+    if session.get_bind().dialect.name != "postgresql":
+        table = values(*columns, name=name).data(
+            [(i, p.start, p.end) for i, p in enumerate(periods)]
+        )
+        return table.cte(name)
+    bounds = func.unnest(
+        bindparam(f"{name}_lo", [p.start for p in periods], type_=ARRAY(UTCDateTime())),
+        bindparam(f"{name}_hi", [p.end for p in periods], type_=ARRAY(UTCDateTime())),
+    ).table_valued(columns[1], columns[2], with_ordinality="ordinality")
+    bounds = bounds.render_derived(name=f"{name}_bounds")
+    idx = (bounds.c.ordinality - 1).cast(Integer)
+    return select(idx.label("idx"), bounds.c.lo, bounds.c.hi).cte(name)
 
 
 def _blank() -> Counts:
@@ -117,9 +142,9 @@ def _count(
     partition the range); distinct ones are counted over one period spanning the range."""
     rows = [_blank() for _ in periods]
     totals = _blank()
-    p = periods_table(periods)
+    p = periods_table(session, periods)
     start, end = periods[0].start, periods[-1].end
-    whole = periods_table([maths.Period(periods[0].label, start, end)], "whole")
+    whole = periods_table(session, [maths.Period(periods[0].label, start, end)], "whole")
     tables = activity.PeriodTables(p, whole, start, end)
     ws, cid = campaign.workspace_id, campaign.id
 
