@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select
+from sqlalchemy import ARRAY, BigInteger, and_, any_, bindparam, select
 
 from advocacy.advocates.loading import connection_positions, fetch_connections
 from advocacy.advocates.models import AdvocateScore, RankingSnapshot
@@ -167,8 +167,9 @@ def _select(
         where = "WHERE workspace_id = :ws AND target_id IN (SELECT value FROM json_each(:targets))"
         params = {"ws": ws, "targets": json.dumps(pool.ids.tolist())}
     rows = fetch_connections(session, dialect, f"FROM connections {where}", params)
-    ids = _alive(session, ws, np.union1d(pool.ids, rows["source"]))
-    sentiment, gate = _listener_columns(session, snapshot.id, ids)
+    ids, sentiment, gate = _listeners(
+        session, ws, snapshot.id, np.union1d(pool.ids, rows["source"])
+    )
     n = ids.size
     at = np.searchsorted(ids, pool.ids)
     share, value = np.zeros(n), np.zeros(n)
@@ -186,36 +187,32 @@ def _select(
     return select_advocates(prob, value, eligible, k, strategy), ids, value
 
 
-def _alive(session: DbSession, workspace_id: int, ids: np.ndarray) -> np.ndarray:
-    """Those of ``ids`` (sorted) that are customers of the workspace, not erased."""
-    found = session.scalars(
-        select(Customer.id).where(
+def _listeners(
+    session: DbSession, workspace_id: int, snapshot_id: int, ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Those of ``ids`` (sorted) that are customers of the workspace, not erased, with the
+    snapshot's sentiment component and gate of each (zeros for customers the snapshot does
+    not have, as the whole-graph path aligns them)."""
+    rows = session.execute(
+        select(Customer.id, AdvocateScore.sentiment, AdvocateScore.gate)
+        .outerjoin(
+            AdvocateScore,
+            and_(
+                AdvocateScore.snapshot_id == snapshot_id,
+                AdvocateScore.customer_id == Customer.id,
+            ),
+        )
+        .where(
             Customer.workspace_id == workspace_id,
             Customer.erased_at.is_(None),
             _among(session, Customer.id, ids.tolist()),
         )
+        .order_by(Customer.id)
     ).all()
-    return np.sort(np.array(found, dtype=np.int64))
-
-
-def _listener_columns(
-    session: DbSession, snapshot_id: int, ids: Sequence[int] | np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The snapshot's sentiment component and gate of each of ``ids``; zeros for customers
-    the snapshot does not have (as the whole-graph path aligns them)."""
-    ids = np.asarray(ids, dtype=np.int64)
-    sentiment, gate = np.zeros(ids.size), np.zeros(ids.size, dtype=np.int16)
-    rows = session.execute(
-        select(AdvocateScore.customer_id, AdvocateScore.sentiment, AdvocateScore.gate).where(
-            AdvocateScore.snapshot_id == snapshot_id,
-            _among(session, AdvocateScore.customer_id, ids.tolist()),
-        )
-    ).all()
-    if rows:
-        at = np.searchsorted(ids, np.array([row[0] for row in rows], dtype=np.int64))
-        sentiment[at] = [row[1] for row in rows]
-        gate[at] = [row[2] for row in rows]
-    return sentiment, gate
+    alive = np.array([row[0] for row in rows], dtype=np.int64)
+    sentiment = np.array([row[1] or 0.0 for row in rows], dtype=np.float64)
+    gate = np.array([row[2] or 0 for row in rows], dtype=np.int16)
+    return alive, sentiment, gate
 
 
 def _among(session: DbSession, column: Any, ids: list[int]) -> Any:
