@@ -68,7 +68,7 @@ def select_from_snapshot(
     """The selection, the customer ids its indices refer to and their values; None when the
     snapshot's values cannot stand in for the graph (another strategy, ties changed, an old
     snapshot)."""
-    if strategy not in STRATEGIES:
+    if strategy not in STRATEGIES or k < 1:
         return None
     # ``top`` needs its k only; coverage usually settles within a few times k.
     size = k if strategy == "top" else max(FIRST_POOL, 4 * k)

@@ -264,6 +264,7 @@ def select_for_campaign(
     too (those who may not be contacted, say), so they never travel through Python."""
     snapshot = latest_snapshot(session, workspace_id=workspace_id)
     resolved = weights_for(objective, weights)
+    exclude, candidates = list(exclude), None if candidates is None else list(candidates)
     fast = _select_from_snapshot(
         session,
         snapshot,
@@ -356,12 +357,11 @@ def _select_from_snapshot(
     strategy: str,
     resolved: dict[str, float],
     custom: bool,
-    exclude: Iterable[str],
-    candidates: Iterable[str] | None,
+    exclude: list[str],
+    candidates: list[str] | None,
     excluded: Sequence[Any],
 ) -> SelectionView | None:
     """The selection from the snapshot's values and the candidates' ties, or None."""
-    exclude, candidates = list(exclude), None if candidates is None else list(candidates)
     named = _customer_ids(session, snapshot.workspace_id, [*exclude, *(candidates or [])])
     excluded_ids = {named[e] for e in exclude}
     among = None if candidates is None else {named[e] for e in candidates}
