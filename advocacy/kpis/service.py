@@ -25,10 +25,12 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
+    literal_column,
     or_,
     select,
     values,
 )
+from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.expression import CTE
 
 from advocacy.campaigns import service as campaigns
@@ -108,23 +110,25 @@ def periods_table(
 ) -> CTE:
     """The periods as a table (idx, lo, hi).
 
-    On PostgreSQL the bounds travel as two array parameters unnested in SQL: the statement
-    is the same whatever the periods, so SQLAlchemy compiles it once and caches it (a
-    ``VALUES`` list is never cached: every KPI query was compiled anew, ~10 ms each).
+    On PostgreSQL the bounds travel as two array parameters, indexed by a
+    ``generate_series`` whose end is written into the statement: SQLAlchemy compiles the
+    statement once per number of periods and caches it (a ``VALUES`` list is never cached:
+    every KPI query was compiled anew, ~10 ms each), and the planner knows how many periods
+    there are even in a generic plan (as it did with ``VALUES``).
     """
     columns = (column("idx", Integer), column("lo", UTCDateTime()), column("hi", UTCDateTime()))
     if session.get_bind().dialect.name != "postgresql":
-        table = values(*columns, name=name).data(
-            [(i, p.start, p.end) for i, p in enumerate(periods)]
-        )
-        return table.cte(name)
-    bounds = func.unnest(
-        bindparam(f"{name}_lo", [p.start for p in periods], type_=ARRAY(UTCDateTime())),
-        bindparam(f"{name}_hi", [p.end for p in periods], type_=ARRAY(UTCDateTime())),
-    ).table_valued(columns[1], columns[2], with_ordinality="ordinality")
-    bounds = bounds.render_derived(name=f"{name}_bounds")
-    idx = (bounds.c.ordinality - 1).cast(Integer)
-    return select(idx.label("idx"), bounds.c.lo, bounds.c.hi).cte(name)
+        rows = [(i, p.start, p.end) for i, p in enumerate(periods)]
+        return values(*columns, name=name).data(rows).cte(name)
+    last = literal_column(str(len(periods) - 1), Integer)
+    index = func.generate_series(literal_column("0", Integer), last).table_valued("idx")
+    index = index.render_derived(name=f"{name}_idx")
+    lo = Grouping(bindparam(f"{name}_lo", [p.start for p in periods], type_=ARRAY(UTCDateTime())))
+    hi = Grouping(bindparam(f"{name}_hi", [p.end for p in periods], type_=ARRAY(UTCDateTime())))
+    position = index.c.idx + literal_column("1", Integer)
+    return select(index.c.idx.label("idx"), lo[position].label("lo"), hi[position].label("hi")).cte(
+        name
+    )
 
 
 def _blank() -> Counts:
