@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ARRAY, BigInteger, and_, any_, bindparam, select
+from sqlalchemy import and_, select
 
 from advocacy.advocates.loading import connection_positions, fetch_connections
 from advocacy.advocates.models import AdvocateScore, RankingSnapshot
@@ -37,6 +37,7 @@ from advocacy.graph.network import build_interaction_graph
 from advocacy.graph.scoring import COMPONENT_NAMES
 from advocacy.graph.selection import Selection, select_advocates
 from advocacy.graph.value import custom_tilt, edge_probabilities, listener_weights_from
+from advocacy.queries import id_in
 from advocacy.types import DbSession
 
 STRATEGIES = ("top", "coverage")
@@ -117,7 +118,7 @@ def _pool(
     for ids_query in excluded:
         query = query.where(AdvocateScore.customer_id.not_in(ids_query))
     if candidates is not None:
-        query = query.where(_among(session, AdvocateScore.customer_id, sorted(candidates)))
+        query = query.where(id_in(session, AdvocateScore.customer_id, sorted(candidates)))
     if weights is None:
         order: Any = score.desc()
     else:
@@ -205,7 +206,7 @@ def _listeners(
         .where(
             Customer.workspace_id == workspace_id,
             Customer.erased_at.is_(None),
-            _among(session, Customer.id, ids.tolist()),
+            id_in(session, Customer.id, ids.tolist()),
         )
         .order_by(Customer.id)
     ).all()
@@ -213,10 +214,3 @@ def _listeners(
     sentiment = np.array([row[1] or 0.0 for row in rows], dtype=np.float64)
     gate = np.array([row[2] or 0 for row in rows], dtype=np.int16)
     return alive, sentiment, gate
-
-
-def _among(session: DbSession, column: Any, ids: list[int]) -> Any:
-    """``column IN ids``; on PostgreSQL one array parameter, however many ids."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
-    return column.in_(ids)
