@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, select
+from sqlalchemy import and_, literal_column, select
 
 from advocacy.advocates.loading import connection_positions, fetch_connections
-from advocacy.advocates.models import AdvocateScore, RankingSnapshot
+from advocacy.advocates.models import INDEXED_RANKS, AdvocateScore, RankingSnapshot
 from advocacy.advocates.snapshots import params_from_dict
 from advocacy.customers.models import Customer
 from advocacy.graph.inputs import RankingInput
@@ -119,17 +119,16 @@ def _pool(
         query = query.where(AdvocateScore.customer_id.not_in(ids_query))
     if candidates is not None:
         query = query.where(id_in(session, AdvocateScore.customer_id, sorted(candidates)))
+    wanted = size + 1 + len(exclude)
     if weights is None:
-        order: Any = score.desc()
+        rows = _first_by_rank(session, query, getattr(AdvocateScore, f"rank_{objective}"), wanted)
     else:
         tilt: Any = 0.0
         for column, name in zip(components, COMPONENT_NAMES, strict=True):
             if weights.get(name):
                 tilt = tilt + column * (weights[name] / 0.5)
-        order = (score * tilt).desc()
-    rows = session.execute(
-        query.order_by(order, AdvocateScore.customer_id).limit(size + 1 + len(exclude))
-    ).all()
+        order = ((score * tilt).desc(), AdvocateScore.customer_id)
+        rows = list(session.execute(query.order_by(*order).limit(wanted)))
     rows = [row for row in rows if row[0] not in exclude]
     if any(row[1] is None for row in rows):
         return None  # predates the value model: the full path says so
@@ -148,6 +147,17 @@ def _pool(
         ids, share, value = ids[keep][order_], share[keep][order_], value[keep][order_]
     outside = float(value[size]) if ids.size > size else None
     return Pool(ids[:size], share[:size], value[:size], outside)
+
+
+def _first_by_rank(session: DbSession, query: Any, rank: Any, wanted: int) -> list[Any]:
+    """The first ``wanted`` rows in rank order, which among eligible customers is value
+    order with ties by customer id (``scoring.rank_order``). Looked for among the indexed
+    top ranks first (a literal bound, so the planner uses the partial index)."""
+    bounded = query.where(rank <= literal_column(str(INDEXED_RANKS)))
+    rows = list(session.execute(bounded.order_by(rank).limit(wanted)))
+    if len(rows) < wanted:
+        rows = list(session.execute(query.order_by(rank).limit(wanted)))
+    return rows
 
 
 def _select(
