@@ -142,16 +142,24 @@ def page_by_time(
     *,
     limit: int,
     cursor: str | None,
+    descending: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """A page of ORM objects in ascending (time, id) order after the cursor's (time, id)."""
+    """A page of ORM objects in (time, id) order after the cursor's (time, id); newest
+    first when ``descending``."""
     if cursor:
         after, last_id = decode_time_id(cursor)
-        query = query.where(
-            or_(time_column > after, and_(time_column == after, id_column > last_id))
-        )
+        if descending:
+            query = query.where(
+                or_(time_column < after, and_(time_column == after, id_column < last_id))
+            )
+        else:
+            query = query.where(
+                or_(time_column > after, and_(time_column == after, id_column > last_id))
+            )
+    order = (time_column.desc(), id_column.desc()) if descending else (time_column, id_column)
     return fetch_page(
         session,
-        query.order_by(time_column, id_column),
+        query.order_by(*order),
         limit=limit,
         key=lambda row: (getattr(row, time_column.key), getattr(row, id_column.key)),
     )

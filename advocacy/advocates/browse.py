@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 
 from advocacy.advocates import service
 from advocacy.advocates.models import AdvocateScore, RankingSnapshot
@@ -30,7 +30,9 @@ MAX_SEARCH = 100
 def _sort_column(sort: str) -> Any:
     if sort not in SORTS:
         raise Unprocessable("Unknown sort.", errors={"sort": [f"Use one of {', '.join(SORTS)}."]})
-    return func.coalesce(getattr(AdvocateScore, sort), -1)
+    # A literal -1, not a parameter: the followers sort then reads the snapshot in the
+    # order of ix_advocate_scores_followers (whose expression the planner must match).
+    return func.coalesce(getattr(AdvocateScore, sort), literal_column("-1"))
 
 
 def _search_clause(search: str) -> Any:
@@ -123,7 +125,7 @@ def largest_audiences(session: DbSession, *, workspace_id: int, k: int) -> list[
             AdvocateScore.followers.is_not(None),
             Customer.erased_at.is_(None),
         )
-        .order_by(AdvocateScore.followers.desc(), AdvocateScore.customer_id)
+        .order_by(_sort_column("followers").desc(), AdvocateScore.customer_id)
         .limit(k)
     )
     return [

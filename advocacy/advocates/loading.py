@@ -185,8 +185,15 @@ def _load_connections(
     session: DbSession, ids: np.ndarray, dialect: str, from_sql: str, params: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """The ``c_`` arrays: connections between two loaded customers, as their positions."""
+    return connection_positions(ids, fetch_connections(session, dialect, from_sql, params))
+
+
+def fetch_connections(
+    session: DbSession, dialect: str, from_sql: str, params: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """The connection rows of ``from_sql`` (``source`` and ``target`` as customer ids)."""
     nan = _nan(dialect)
-    connections = fetch_columns(
+    return fetch_columns(
         session,
         [
             Column("source", "source_id", "int8"),
@@ -204,6 +211,11 @@ def _load_connections(
         from_sql,
         params,
     )
+
+
+def connection_positions(ids: np.ndarray, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``fetch_connections`` rows between two of ``ids`` (sorted), ends as positions in it."""
+    connections = dict(rows)
     source, found_s = _index(ids, connections.pop("source"))
     target, found_t = _index(ids, connections.pop("target"))
     keep = found_s & found_t

@@ -48,15 +48,22 @@ class AdvocateScore(db.Model):  # type: ignore[name-defined,misc]
     # Partial indexes: staff page through the top of a ranking, so only the first
     # INDEXED_RANKS ranks are indexed; maintaining full indexes would cost more than the
     # rest of the write of a million-row snapshot. Deeper pages scan the snapshot.
-    __table_args__ = tuple(
-        Index(
-            f"ix_advocate_scores_{objective}",
-            "snapshot_id",
-            f"rank_{objective}",
-            postgresql_where=text(f"rank_{objective} <= {INDEXED_RANKS}"),
-            sqlite_where=text(f"rank_{objective} <= {INDEXED_RANKS}"),
-        )
-        for objective in ("awareness", "consideration", "conversion")
+    __table_args__ = (
+        *(
+            Index(
+                f"ix_advocate_scores_{objective}",
+                "snapshot_id",
+                f"rank_{objective}",
+                postgresql_where=text(f"rank_{objective} <= {INDEXED_RANKS}"),
+                sqlite_where=text(f"rank_{objective} <= {INDEXED_RANKS}"),
+            )
+            for objective in ("awareness", "consideration", "conversion")
+        ),
+        # The largest audiences first (the Advocates page sorted by followers, and the
+        # Selection's contrast set): read in order instead of sorting the snapshot. About
+        # 0.1 s on the write of a 100k-customer snapshot.
+        # Unknown counts (NULL) sort after every known one, as ``browse`` sorts them.
+        Index("ix_advocate_scores_followers", "snapshot_id", text("coalesce(followers, -1) DESC")),
     )
 
     # No foreign keys on purpose: these rows are derived in bulk (a million per run) and a

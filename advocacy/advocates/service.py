@@ -18,13 +18,14 @@ from sqlalchemy import Float, cast, func, literal, literal_column, select
 from advocacy.advocates.loading import load_workspace
 from advocacy.advocates.models import INDEXED_RANKS, AdvocateScore, RankingSnapshot
 from advocacy.advocates.ranking import rank_workspace
+from advocacy.advocates.selecting import select_from_snapshot
 from advocacy.advocates.snapshots import page_components, params_from_dict
 from advocacy.customers.models import Customer
 from advocacy.errors import NotFound, Unprocessable, found
 from advocacy.graph.network import build_interaction_graph
 from advocacy.graph.reasons import explain
 from advocacy.graph.scoring import COMPONENT_NAMES, OBJECTIVE_WEIGHTS, resolve_weights
-from advocacy.graph.selection import select_advocates
+from advocacy.graph.selection import Selection, select_advocates
 from advocacy.graph.sentiment import gate_names
 from advocacy.graph.value import custom_tilt, edge_probabilities, listener_weights_from
 from advocacy.pagination import fetch_rows
@@ -253,10 +254,29 @@ def select_for_campaign(
     exclude: Iterable[str] = (),
     candidates: Iterable[str] | None = None,
     seed: int = 0,  # kept for callers; every strategy is deterministic now
+    excluded: Sequence[Any] = (),
 ) -> SelectionView:
-    """Choose k advocates from the latest snapshot over the current interaction graph."""
+    """Choose k advocates from the latest snapshot over the current interaction graph
+    (``top`` and ``coverage`` look only at the ties of the candidates they need, see
+    :mod:`advocacy.advocates.selecting`). ``excluded``: SELECTs of customer ids left out
+    too (those who may not be contacted, say), so they never travel through Python."""
     snapshot = latest_snapshot(session, workspace_id=workspace_id)
     resolved = weights_for(objective, weights)
+    exclude, candidates = list(exclude), None if candidates is None else list(candidates)
+    fast = _select_from_snapshot(
+        session,
+        snapshot,
+        k=k,
+        objective=objective,
+        strategy=strategy,
+        resolved=resolved,
+        custom=weights is not None,
+        exclude=exclude,
+        candidates=candidates,
+        excluded=excluded,
+    )
+    if fast is not None:
+        return fast
     rows = _selection_rows(session, snapshot, objective)
     loaded = load_workspace(
         session,
@@ -272,6 +292,11 @@ def select_for_campaign(
     external, by_external = _external_positions(
         session, workspace_id, ids, [*exclude, *(candidates or [])]
     )
+    left_out = [by_external[e] for e in exclude]
+    for query in excluded:
+        found = np.array(session.scalars(query).all(), dtype=np.int64)
+        at = np.searchsorted(ids, found).clip(0, max(ids.size - 1, 0))
+        left_out += at[ids[at] == found].tolist() if ids.size else []
     graph = build_interaction_graph(loaded.inp, params_from_dict(snapshot.params))
     listeners = listener_weights_from(components["sentiment"], gate != 0, objective)
     selection = select_advocates(
@@ -280,19 +305,24 @@ def select_for_campaign(
         eligible,
         k,
         strategy,
-        exclude=[by_external[e] for e in exclude],
+        exclude=left_out,
         candidates=None if candidates is None else [by_external[e] for e in candidates],
     )
     advocates = [
-        {
-            "external_id": external[int(ids[i])],
-            "position": position + 1,
-            "score": round(float(value[i]), 6),
-            "expected_people": round(float(value[i]), 4),
-            "marginal_gain": round(float(gain), 4),
-        }
+        _pick(position, external[int(ids[i])], float(value[i]), float(gain))
         for position, (i, gain) in enumerate(selection.advocates)
     ]
+    return _view(snapshot, strategy, objective, resolved, advocates, selection)
+
+
+def _view(
+    snapshot: RankingSnapshot,
+    strategy: str,
+    objective: str,
+    resolved: dict[str, float],
+    advocates: list[dict[str, Any]],
+    selection: Selection,
+) -> SelectionView:
     return SelectionView(
         snapshot=snapshot,
         strategy=strategy,
@@ -304,6 +334,85 @@ def select_for_campaign(
             k: v for k, v in selection.details.items() if isinstance(v, int | float | str | bool)
         },
     )
+
+
+def _pick(position: int, external_id: str, value: float, gain: float) -> dict[str, Any]:
+    return {
+        "external_id": external_id,
+        "position": position + 1,
+        "score": round(value, 6),
+        "expected_people": round(value, 4),
+        "marginal_gain": round(gain, 4),
+    }
+
+
+def _select_from_snapshot(
+    session: DbSession,
+    snapshot: RankingSnapshot,
+    *,
+    k: int,
+    objective: str,
+    strategy: str,
+    resolved: dict[str, float],
+    custom: bool,
+    exclude: list[str],
+    candidates: list[str] | None,
+    excluded: Sequence[Any],
+) -> SelectionView | None:
+    """The selection from the snapshot's values and the candidates' ties, or None."""
+    named = _customer_ids(session, snapshot.workspace_id, [*exclude, *(candidates or [])])
+    excluded_ids = {named[e] for e in exclude}
+    among = None if candidates is None else {named[e] for e in candidates}
+    found = select_from_snapshot(
+        session,
+        snapshot,
+        k=k,
+        objective=objective,
+        strategy=strategy,
+        weights=resolved if custom else None,
+        exclude=excluded_ids,
+        candidates=among,
+        excluded=excluded,
+    )
+    if found is None:
+        return None
+    selection, ids, value = found
+    chosen = [int(ids[i]) for i in selection.indices]
+    external = dict(
+        session.execute(select(Customer.id, Customer.external_id).where(Customer.id.in_(chosen)))
+        .tuples()
+        .all()
+    )
+    advocates = [
+        _pick(position, external[int(ids[i])], float(value[i]), float(gain))
+        for position, (i, gain) in enumerate(selection.advocates)
+    ]
+    return _view(snapshot, strategy, objective, resolved, advocates, selection)
+
+
+def _customer_ids(session: DbSession, workspace_id: int, named: list[str]) -> dict[str, int]:
+    """External id -> customer id of the named customers; every one must be known (and
+    not erased), as the whole-graph path requires."""
+    if not named:
+        return {}
+    found = dict(
+        session.execute(
+            select(Customer.external_id, Customer.id).where(
+                Customer.workspace_id == workspace_id,
+                Customer.erased_at.is_(None),
+                Customer.external_id.in_(sorted(set(named))),
+            )
+        )
+        .tuples()
+        .all()
+    )
+    unknown = [e for e in named if e not in found]
+    if unknown:
+        raise Unprocessable(
+            "Unknown customers in exclude or candidates.",
+            errors={"customers": [f"Unknown customer {e!r}." for e in unknown[:20]]},
+        )
+    return found
 
 
 def _selection_rows(session: DbSession, snapshot: RankingSnapshot, objective: str) -> list[Any]:

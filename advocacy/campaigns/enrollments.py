@@ -238,24 +238,21 @@ def preview_selection(
 
 
 def _select_for(session: DbSession, campaign: Campaign, strategy: str, k: int) -> SelectionView:
-    silent = select(Customer.external_id).where(
+    silent = select(Customer.id).where(
         Customer.workspace_id == campaign.workspace_id,
         Customer.erased_at.is_(None),
         ~(Customer.consent_email | Customer.consent_sms | Customer.consent_social),
     )
-    withdrawn = (
-        select(Customer.external_id)
-        .join(Enrollment, Enrollment.customer_id == Customer.id)
-        .where(Enrollment.campaign_id == campaign.id, Enrollment.withdrawn_at.is_not(None))
+    withdrawn = select(Enrollment.customer_id).where(
+        Enrollment.campaign_id == campaign.id, Enrollment.withdrawn_at.is_not(None)
     )
-    exclude = set(session.scalars(silent)) | set(session.scalars(withdrawn))
     return select_for_campaign(
         session,
         workspace_id=campaign.workspace_id,
         k=k,
         objective=campaign.objective,
         strategy=strategy,
-        exclude=sorted(exclude),
+        excluded=(silent, withdrawn),
     )
 
 

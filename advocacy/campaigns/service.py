@@ -255,11 +255,23 @@ def list_campaigns(
 
 
 def list_audit(
-    session: DbSession, *, workspace_id: int, campaign_id: int, limit: int, cursor: str | None
+    session: DbSession,
+    *,
+    workspace_id: int,
+    campaign_id: int,
+    limit: int,
+    cursor: str | None,
+    newest_first: bool = False,
 ) -> tuple[list[CampaignAudit], str | None]:
-    """A campaign's audit trail, oldest first."""
+    """A page of a campaign's audit trail, oldest first (newest first when asked)."""
     campaign = get_campaign(session, workspace_id=workspace_id, campaign_id=campaign_id)
     query = select(CampaignAudit).where(CampaignAudit.campaign_id == campaign.id)
     return page_by_time(
-        session, query, CampaignAudit.at, CampaignAudit.id, limit=limit, cursor=cursor
+        session,
+        query,
+        CampaignAudit.at,
+        CampaignAudit.id,
+        limit=limit,
+        cursor=cursor,
+        descending=newest_first,
     )

@@ -40,7 +40,7 @@ bp.register_blueprint(campaign_report.bp)
 LIST_TEMPLATE = "console/campaigns.html"
 FORM_TEMPLATE = "console/campaign_form.html"
 PAGE_SIZE = 50
-AUDIT_LIMIT = 200
+AUDIT_PAGE = 50  # entries per page of the audit trail, newest first
 STATUS_VERBS = {"active": "Activate", "paused": "Pause", "ended": "End"}
 STATUS_CONSEQUENCES = {
     "active": "Its links start working and conversions earn rewards.",
@@ -259,17 +259,21 @@ def actor_names(entries: list[Any]) -> dict[tuple[str, int], str]:
 def audit(campaign_id: int) -> ResponseReturnValue:
     """Who changed rewards, status, URLs and disclosure, when, from what to what."""
     campaign = _campaign(campaign_id)
-    entries, _ = service.list_audit(
+    cursor = request.args.get("cursor") or None
+    entries, older = service.list_audit(
         db.session,
         workspace_id=current_workspace().id,
         campaign_id=campaign.id,
-        limit=AUDIT_LIMIT,
-        cursor=None,
+        limit=AUDIT_PAGE,
+        cursor=cursor,
+        newest_first=True,
     )
     return render_page(
         "console/campaign_audit.html",
         campaign=campaign,
-        entries=list(reversed(entries)),
+        entries=entries,
         names=actor_names(entries),
         tz=_tz(),
+        older=older,
+        paged=cursor is not None,
     )

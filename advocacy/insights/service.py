@@ -55,7 +55,7 @@ def mention_alerts(
 ) -> tuple[list[DayReport], list[dict[str, Any]]]:
     """Each day from ``first`` to ``last`` against its trailing baseline, and the alerts."""
     periods = kpi_periods(first - timedelta(days=baseline.WINDOW_DAYS), last, "day", tz)
-    p = periods_table(periods)
+    p = periods_table(session, periods)
     counts = {
         idx: (int(volume), int(negative or 0), int(positive or 0))
         for idx, volume, negative, positive in session.execute(

@@ -28,6 +28,7 @@ from advocacy.kpis.service import (
 )
 from advocacy.links.models import ReferralLink
 from advocacy.pagination import decode_offset, encode_cursor
+from advocacy.queries import id_in
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.rewards.rules import REFERRAL_REJECTED
 from advocacy.types import DbSession
@@ -230,7 +231,9 @@ class _Tally:
         names: dict[int, str] = {
             customer_id: external_id
             for customer_id, external_id in self.session.execute(
-                select(Customer.id, Customer.external_id).where(Customer.id.in_(list(self.rows)))
+                select(Customer.id, Customer.external_id).where(
+                    id_in(self.session, Customer.id, list(self.rows))
+                )
             )
         }
         items = []

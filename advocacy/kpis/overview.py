@@ -4,8 +4,9 @@ person, and a daily series summed over those campaigns.
 Running campaigns are the active and paused ones, and those that ended within the two
 periods compared (so a campaign that just ended still shows what it did).
 
-Every campaign figure comes from :func:`advocacy.kpis.service.campaign_kpis` (the API's
-KPI endpoint), for the last ``days`` local days and the ``days`` before them.
+Every campaign figure is counted as :func:`advocacy.kpis.service.campaign_kpis` (the API's
+KPI endpoint) counts it, for the last ``days`` local days and the ``days`` before them, by
+:mod:`advocacy.kpis.headlines` for all the running campaigns and both periods at once.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sqlalchemy import and_, func, or_, select
 
 from advocacy.campaigns.models import Campaign
 from advocacy.insights.service import mention_alerts
+from advocacy.kpis.headlines import daily_headlines, summed
 from advocacy.kpis.maths import local_midnight
-from advocacy.kpis.service import CampaignKpis, campaign_kpis
+from advocacy.kpis.service import campaign_currency, kpi_periods
 from advocacy.rewards import rules
 from advocacy.rewards.models import Reward
 from advocacy.types import DbSession
@@ -64,7 +66,7 @@ def workspace_overview(
 ) -> Overview:
     """Running campaigns' totals now and in the period before, and their summed series."""
     first, last = today - timedelta(days=days - 1), today
-    before_first, before_last = first - timedelta(days=days), first - timedelta(days=1)
+    before_first = first - timedelta(days=days)
     since = local_midnight(before_first, ZoneInfo(tz))
     active = session.scalars(
         select(Campaign)
@@ -81,34 +83,22 @@ def workspace_overview(
         .order_by(Campaign.id.desc())
         .limit(MAX_CAMPAIGNS)
     ).all()
+    periods = kpi_periods(before_first, last, "day", tz)
+    daily = daily_headlines(session, workspace_id=workspace_id, campaigns=active, periods=periods)
     overview = Overview(first, last, [])
-    summed: list[dict[str, Any]] | None = None
     for campaign in active:
-
-        def kpis(a: date, b: date, granularity: str, cid: int = campaign.id) -> CampaignKpis:
-            return campaign_kpis(
-                session,
-                workspace_id=workspace_id,
-                campaign_id=cid,
-                first=a,
-                last=b,
-                granularity=granularity,
-                tz=tz,
-            )
-
-        now = kpis(first, last, "day")
-        before = kpis(before_first, before_last, "month" if days > 31 else "day")
+        rows = daily[campaign.id]
         overview.campaigns.append(
-            CampaignHeadline(campaign, now.currency, now.totals, before.totals)
+            CampaignHeadline(
+                campaign, campaign_currency(campaign), summed(rows[days:]), summed(rows[:days])
+            )
         )
-        if summed is None:
-            summed = [{"label": p.label, **{name: 0 for name in SERIES}} for p in now.periods]
-        for row, point in zip(summed, now.series, strict=True):
-            for name in SERIES:
-                row[name] += point.get(name) or 0
-    overview.series = summed or [
-        {"label": (first + timedelta(days=i)).isoformat(), **{name: 0 for name in SERIES}}
-        for i in range(days)
+    overview.series = [
+        {
+            "label": period.label,
+            **{name: sum(daily[c.id][days + i][name] for c in active) for name in SERIES},
+        }
+        for i, period in enumerate(periods[days:])
     ]
     return overview
 

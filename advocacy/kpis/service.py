@@ -17,7 +17,20 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, and_, column, func, or_, select, values
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    values,
+)
+from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.expression import CTE
 
 from advocacy.campaigns import service as campaigns
@@ -92,14 +105,30 @@ def campaign_kpis(
     return CampaignKpis(campaign, currency, periods, series, totals)
 
 
-def periods_table(periods: Sequence[maths.Period], name: str = "periods") -> CTE:
-    table = values(
-        column("idx", Integer),
-        column("lo", UTCDateTime()),
-        column("hi", UTCDateTime()),
-        name=name,
-    ).data([(i, p.start, p.end) for i, p in enumerate(periods)])
-    return table.cte(name)
+def periods_table(
+    session: DbSession, periods: Sequence[maths.Period], name: str = "periods"
+) -> CTE:
+    """The periods as a table (idx, lo, hi).
+
+    On PostgreSQL the bounds travel as two array parameters, indexed by a
+    ``generate_series`` whose end is written into the statement: SQLAlchemy compiles the
+    statement once per number of periods and caches it (a ``VALUES`` list is never cached:
+    every KPI query was compiled anew, ~10 ms each), and the planner knows how many periods
+    there are even in a generic plan (as it did with ``VALUES``).
+    """
+    columns = (column("idx", Integer), column("lo", UTCDateTime()), column("hi", UTCDateTime()))
+    if session.get_bind().dialect.name != "postgresql":
+        rows = [(i, p.start, p.end) for i, p in enumerate(periods)]
+        return values(*columns, name=name).data(rows).cte(name)
+    last = literal_column(str(len(periods) - 1), Integer)
+    index = func.generate_series(literal_column("0", Integer), last).table_valued("idx")
+    index = index.render_derived(name=f"{name}_idx")
+    lo = Grouping(bindparam(f"{name}_lo", [p.start for p in periods], type_=ARRAY(UTCDateTime())))
+    hi = Grouping(bindparam(f"{name}_hi", [p.end for p in periods], type_=ARRAY(UTCDateTime())))
+    position = index.c.idx + literal_column("1", Integer)
+    return select(index.c.idx.label("idx"), lo[position].label("lo"), hi[position].label("hi")).cte(
+        name
+    )
 
 
 def _blank() -> Counts:
@@ -117,9 +146,9 @@ def _count(
     partition the range); distinct ones are counted over one period spanning the range."""
     rows = [_blank() for _ in periods]
     totals = _blank()
-    p = periods_table(periods)
+    p = periods_table(session, periods)
     start, end = periods[0].start, periods[-1].end
-    whole = periods_table([maths.Period(periods[0].label, start, end)], "whole")
+    whole = periods_table(session, [maths.Period(periods[0].label, start, end)], "whole")
     tables = activity.PeriodTables(p, whole, start, end)
     ws, cid = campaign.workspace_id, campaign.id
 
