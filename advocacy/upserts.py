@@ -30,26 +30,30 @@ class _PostgresqlDoNothing(postgresql_dml.OnConflictDoNothing):
     _traverse_internals = [("constraint_target", InternalTraversal.dp_string), *_TARGET]
 
 
-class _PostgresqlInsert(postgresql_dml.Insert):
-    inherit_cache = True
-
-    @_generative
-    def do_nothing_on(self, index_elements: Sequence[str]) -> Any:
-        self._post_values_clause = _PostgresqlDoNothing(index_elements=list(index_elements))
-        return self
-
-
 class _SqliteDoNothing(sqlite_dml.OnConflictDoNothing):
     _traverse_internals = _TARGET
 
 
-class _SqliteInsert(sqlite_dml.Insert):
-    inherit_cache = True
+class _DoNothingOn:
+    """``do_nothing_on(columns)``: ON CONFLICT (columns) DO NOTHING, with the dialect's
+    cacheable clause (``_do_nothing``)."""
+
+    _do_nothing: type[Any]
 
     @_generative
     def do_nothing_on(self, index_elements: Sequence[str]) -> Any:
-        self._post_values_clause = _SqliteDoNothing(index_elements=list(index_elements))
+        self._post_values_clause = self._do_nothing(index_elements=list(index_elements))
         return self
+
+
+class _PostgresqlInsert(_DoNothingOn, postgresql_dml.Insert):
+    inherit_cache = True
+    _do_nothing = _PostgresqlDoNothing
+
+
+class _SqliteInsert(_DoNothingOn, sqlite_dml.Insert):
+    inherit_cache = True
+    _do_nothing = _SqliteDoNothing
 
 
 def dialect_name(session: DbSession) -> str:

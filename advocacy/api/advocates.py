@@ -206,8 +206,7 @@ class Advocates(MethodView):
 
 @blp.route("/rank")
 class Rank(MethodView):
-    @blp.requires("campaigns")
-    @blp.response(201, SnapshotSchema)
+    @blp.endpoint("campaigns", SnapshotSchema, status=201)
     def post(self) -> Any:
         """Recompute the ranking of the workspace now; answers when it has finished."""
         return commit_in_workspace(service.rank_workspace)

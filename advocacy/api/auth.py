@@ -113,3 +113,29 @@ class ApiBlueprint(Blueprint):
             return documented  # type: ignore[no-any-return]
 
         return decorator
+
+    def endpoint(
+        self,
+        scope: str,
+        schema: Any = None,
+        *,
+        status: int = 200,
+        query: Any = None,
+        body: Any = None,
+        problems: dict[int, str] | None = None,
+    ) -> Callable[[F], F]:
+        """A view's usual stack in one decorator: the scope it requires, its query or body
+        arguments, its answer and the problems it documents; the same as writing
+        ``requires``, ``arguments``, ``response`` and each ``problem_response`` in turn."""
+
+        def decorator(view: F) -> F:
+            for code, description in reversed(list((problems or {}).items())):
+                view = self.problem_response(code, description)(view)
+            view = self.response(status, schema)(view)
+            if body is not None:
+                view = self.arguments(body)(view)
+            if query is not None:
+                view = self.arguments(query, location="query")(view)
+            return self.requires(scope)(view)
+
+        return decorator

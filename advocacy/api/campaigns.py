@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import (
+    NO_CAMPAIGN,
     PageArgsSchema,
     commit_in_workspace,
     in_workspace,
@@ -278,16 +279,12 @@ AuditPageSchema = page_schema("AuditPageSchema", AuditEntrySchema)
 
 @blp.route("")
 class Campaigns(MethodView):
-    @blp.requires("read")
-    @blp.arguments(CampaignListArgsSchema, location="query")
-    @blp.response(200, CampaignPageSchema)
+    @blp.endpoint("read", CampaignPageSchema, query=CampaignListArgsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List campaigns, newest first, with a cursor."""
         return workspace_page(service.list_campaigns, **args)
 
-    @blp.requires("campaigns")
-    @blp.arguments(CampaignCreateSchema)
-    @blp.response(201, CampaignSchema)
+    @blp.endpoint("campaigns", CampaignSchema, status=201, body=CampaignCreateSchema)
     def post(self, values: dict[str, Any]) -> Any:
         """Create a draft campaign."""
         return commit_in_workspace(
@@ -297,18 +294,17 @@ class Campaigns(MethodView):
 
 @blp.route("/<int:campaign_id>")
 class CampaignResource(MethodView):
-    @blp.requires("read")
-    @blp.response(200, CampaignSchema)
-    @blp.problem_response(404, "No such campaign in this workspace")
+    @blp.endpoint("read", CampaignSchema, problems=NO_CAMPAIGN)
     def get(self, campaign_id: int) -> Any:
         """Read one campaign."""
         return in_workspace(service.get_campaign, campaign_id=campaign_id)
 
-    @blp.requires("campaigns")
-    @blp.arguments(CampaignPatchSchema)
-    @blp.response(200, CampaignSchema)
-    @blp.problem_response(404, "No such campaign in this workspace")
-    @blp.problem_response(409, "Illegal status change, or rewards of an ended campaign")
+    @blp.endpoint(
+        "campaigns",
+        CampaignSchema,
+        body=CampaignPatchSchema,
+        problems=NO_CAMPAIGN | {409: "Illegal status change, or rewards of an ended campaign"},
+    )
     def patch(self, changes: dict[str, Any], campaign_id: int) -> Any:
         """Change settings or status; rewards, status, URLs and disclosure are audited."""
         return commit_in_workspace(
@@ -321,10 +317,7 @@ class CampaignResource(MethodView):
 
 @blp.route("/<int:campaign_id>/audit")
 class CampaignAuditTrail(MethodView):
-    @blp.requires("read")
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, AuditPageSchema)
-    @blp.problem_response(404, "No such campaign in this workspace")
+    @blp.endpoint("read", AuditPageSchema, query=PageArgsSchema, problems=NO_CAMPAIGN)
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Who changed rewards, status, URLs and disclosure, when, from what to what."""
         return workspace_page(service.list_audit, campaign_id=campaign_id, **args)
@@ -332,19 +325,19 @@ class CampaignAuditTrail(MethodView):
 
 @blp.route("/<int:campaign_id>/enrollments")
 class Enrollments(MethodView):
-    @blp.requires("read")
-    @blp.arguments(EnrollmentListArgsSchema, location="query")
-    @blp.response(200, EnrollmentPageSchema)
-    @blp.problem_response(404, "No such campaign in this workspace")
+    @blp.endpoint(
+        "read", EnrollmentPageSchema, query=EnrollmentListArgsSchema, problems=NO_CAMPAIGN
+    )
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """The enrolled advocates and how each was chosen."""
         return workspace_page(enrollments.list_enrollments, campaign_id=campaign_id, **args)
 
-    @blp.requires("campaigns")
-    @blp.arguments(EnrollArgsSchema)
-    @blp.response(200, EnrollReportSchema)
-    @blp.problem_response(404, "No such campaign in this workspace")
-    @blp.problem_response(409, "The campaign has ended, or a strategy needs a ranking")
+    @blp.endpoint(
+        "campaigns",
+        EnrollReportSchema,
+        body=EnrollArgsSchema,
+        problems=NO_CAMPAIGN | {409: "The campaign has ended, or a strategy needs a ranking"},
+    )
     def post(self, args: dict[str, Any], campaign_id: int) -> Any:
         """Enroll advocates by name or by strategy; answers per customer (idempotent)."""
         principal = current_principal()
@@ -368,9 +361,9 @@ class Enrollments(MethodView):
 
 @blp.route("/<int:campaign_id>/enrollments/<string:external_id>")
 class EnrollmentResource(MethodView):
-    @blp.requires("campaigns")
-    @blp.response(204)
-    @blp.problem_response(404, "No such campaign, or the customer is not enrolled")
+    @blp.endpoint(
+        "campaigns", status=204, problems={404: "No such campaign, or the customer is not enrolled"}
+    )
     def delete(self, campaign_id: int, external_id: str) -> None:
         """Withdraw an advocate; their links stop working."""
         commit_in_workspace(

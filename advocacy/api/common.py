@@ -15,6 +15,10 @@ from advocacy.ingest.batch import summarise
 
 T = TypeVar("T")
 
+# The 404 answers that views of several resources document (``problems=`` of blp.endpoint).
+NO_CAMPAIGN = {404: "No such campaign in this workspace"}
+NO_CUSTOMER = {404: "No such customer in this workspace"}
+
 
 class PageArgsSchema(ma.Schema):
     limit = ma.fields.Integer(

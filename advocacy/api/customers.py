@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import (
+    NO_CUSTOMER,
     ItemResultSchema,
     PageArgsSchema,
     commit_in_workspace,
@@ -48,9 +49,7 @@ ConnectionPageSchema = page_schema("ConnectionPageSchema", ConnectionSchema)
 
 @blp.route("")
 class Customers(MethodView):
-    @blp.requires("read")
-    @blp.arguments(CustomerListArgsSchema, location="query")
-    @blp.response(200, CustomerPageSchema)
+    @blp.endpoint("read", CustomerPageSchema, query=CustomerListArgsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List customers, oldest change first, with a cursor."""
         return workspace_page(service.list_customers, **args)
@@ -58,16 +57,12 @@ class Customers(MethodView):
 
 @blp.route("/<string:external_id>")
 class CustomerResource(MethodView):
-    @blp.requires("read")
-    @blp.response(200, CustomerSchema)
-    @blp.problem_response(404, "No such customer in this workspace")
+    @blp.endpoint("read", CustomerSchema, problems=NO_CUSTOMER)
     def get(self, external_id: str) -> Any:
         """Read one customer."""
         return in_workspace(service.get_customer, external_id=external_id)
 
-    @blp.requires("write")
-    @blp.arguments(ins.CustomerFieldsSchema)
-    @blp.response(200, CustomerWriteResultSchema)
+    @blp.endpoint("write", CustomerWriteResultSchema, body=ins.CustomerFieldsSchema)
     def put(self, fields: dict[str, Any], external_id: str) -> dict[str, Any]:
         """Create or replace a customer by their CRM id (idempotent)."""
         external_id = _checked_external_id(external_id)
@@ -83,9 +78,7 @@ class CustomerResource(MethodView):
         db.session.commit()
         return {"status": outcome.status, "customer": customer}
 
-    @blp.requires("write")
-    @blp.response(204)
-    @blp.problem_response(404, "No such customer in this workspace")
+    @blp.endpoint("write", status=204, problems=NO_CUSTOMER)
     def delete(self, external_id: str) -> None:
         """Erase a customer: every personal field in every table (see README, Privacy)."""
         erasure = commit_in_workspace(erase_customer, external_id=external_id, now=utcnow())
@@ -94,9 +87,7 @@ class CustomerResource(MethodView):
 
 @blp.route("/<string:external_id>/export")
 class CustomerExport(MethodView):
-    @blp.requires("read")
-    @blp.response(200, CustomerExportSchema)
-    @blp.problem_response(404, "No such customer in this workspace")
+    @blp.endpoint("read", CustomerExportSchema, problems=NO_CUSTOMER)
     def get(self, external_id: str) -> dict[str, Any]:
         """Everything held about a customer, grouped by kind."""
         return in_workspace(export_customer, external_id=external_id)
@@ -104,10 +95,7 @@ class CustomerExport(MethodView):
 
 @blp.route("/<string:external_id>/connections")
 class CustomerConnections(MethodView):
-    @blp.requires("read")
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, ConnectionPageSchema)
-    @blp.problem_response(404, "No such customer in this workspace")
+    @blp.endpoint("read", ConnectionPageSchema, query=PageArgsSchema, problems=NO_CUSTOMER)
     def get(self, args: dict[str, Any], external_id: str) -> dict[str, Any]:
         """A customer's connections, both directions."""
         return workspace_page(service.list_connections, external_id=external_id, **args)

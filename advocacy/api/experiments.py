@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint
 from advocacy.api.campaigns import RewardOutSchema, RewardSchema
-from advocacy.api.common import commit_in_workspace, in_workspace
+from advocacy.api.common import NO_CAMPAIGN, commit_in_workspace, in_workspace
 from advocacy.experiments import service
 from advocacy.experiments.models import UNITS
 from advocacy.fields import MAX_INT32, ExternalId, Slug
@@ -18,6 +18,11 @@ from advocacy.types import utcnow
 blp = ApiBlueprint(
     "experiments", __name__, url_prefix="/api/v1/campaigns", description="Campaign experiments"
 )
+NO_EXPERIMENT = {404: "No such campaign, or it has no experiment"}
+NOT_DEFINABLE = NO_CAMPAIGN | {
+    409: "Units are assigned already, or the campaign has ended",
+    422: "Variants the campaign does not allow (currency, disclosure)",
+}
 
 
 # --- input ----------------------------------------------------------------
@@ -138,19 +143,14 @@ class AssignmentListSchema(ma.Schema):
 
 @blp.route("/<int:campaign_id>/experiment")
 class ExperimentResource(MethodView):
-    @blp.requires("read")
-    @blp.response(200, ExperimentResultSchema)
-    @blp.problem_response(404, "No such campaign, or it has no experiment")
+    @blp.endpoint("read", ExperimentResultSchema, problems=NO_EXPERIMENT)
     def get(self, campaign_id: int) -> dict[str, Any]:
         """Per variant exposures, conversions, rate with its interval, lift and p-value."""
         return in_workspace(service.experiment_results, campaign_id=campaign_id)
 
-    @blp.requires("campaigns")
-    @blp.arguments(ExperimentSchema)
-    @blp.response(200, ExperimentResultSchema)
-    @blp.problem_response(404, "No such campaign in this workspace")
-    @blp.problem_response(409, "Units are assigned already, or the campaign has ended")
-    @blp.problem_response(422, "Variants the campaign does not allow (currency, disclosure)")
+    @blp.endpoint(
+        "campaigns", ExperimentResultSchema, body=ExperimentSchema, problems=NOT_DEFINABLE
+    )
     def put(self, values: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Define the unit, variants, weights and incentives (before anyone is assigned)."""
         in_workspace(service.define_experiment, campaign_id=campaign_id, **values)
@@ -159,11 +159,12 @@ class ExperimentResource(MethodView):
 
 @blp.route("/<int:campaign_id>/experiment/assignments")
 class Assignments(MethodView):
-    @blp.requires("write")
-    @blp.arguments(AssignSchema)
-    @blp.response(200, AssignmentListSchema)
-    @blp.problem_response(404, "No such campaign, or it has no experiment")
-    @blp.problem_response(409, "The experiment assigns invitees, not advocates")
+    @blp.endpoint(
+        "write",
+        AssignmentListSchema,
+        body=AssignSchema,
+        problems=NO_EXPERIMENT | {409: "The experiment assigns invitees, not advocates"},
+    )
     def post(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Each enrolled advocate's variant: recorded once by hash of their id, then sticky."""
         items = commit_in_workspace(

@@ -119,9 +119,7 @@ class DetractorsSchema(ma.Schema):
 
 @blp.route("/alerts")
 class Alerts(MethodView):
-    @blp.requires("read")
-    @blp.arguments(RangeArgsSchema, location="query")
-    @blp.response(200, AlertsSchema)
+    @blp.endpoint("read", AlertsSchema, query=RangeArgsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Mentions per local day against the trailing 28-day median, and the alerts."""
         days, alerts = in_workspace(service.mention_alerts, **args)
@@ -134,9 +132,7 @@ def _voices(args: dict[str, Any], polarity: str) -> dict[str, Any]:
 
 @blp.route("/supporters")
 class Supporters(MethodView):
-    @blp.requires("read")
-    @blp.arguments(VoicesArgsSchema, location="query")
-    @blp.response(200, SupportersSchema)
+    @blp.endpoint("read", SupportersSchema, query=VoicesArgsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Customers with the strongest positive sentiment over the range."""
         return _voices(args, "supporters")
@@ -144,9 +140,7 @@ class Supporters(MethodView):
 
 @blp.route("/detractors")
 class Detractors(MethodView):
-    @blp.requires("read")
-    @blp.arguments(VoicesArgsSchema, location="query")
-    @blp.response(200, DetractorsSchema)
+    @blp.endpoint("read", DetractorsSchema, query=VoicesArgsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Customers with the strongest negative sentiment, and why the ranking gates them."""
         return _voices(args, "detractors")

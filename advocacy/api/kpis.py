@@ -12,7 +12,7 @@ from flask import Response
 from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint
-from advocacy.api.common import BatchResultSchema, commit_batch, in_workspace
+from advocacy.api.common import NO_CAMPAIGN, BatchResultSchema, commit_batch, in_workspace
 from advocacy.api.quotas import BATCHES, per_key_limit
 from advocacy.csvexport import csv_text
 from advocacy.fields import BatchItems, Text
@@ -179,10 +179,7 @@ class Shares(MethodView):
 
 @blp.route("/campaigns/<int:campaign_id>/kpis")
 class CampaignKpis(MethodView):
-    @blp.requires("read")
-    @blp.arguments(KpiArgsSchema, location="query")
-    @blp.response(200, CampaignKpisSchema)
-    @blp.problem_response(404, "No such campaign in this workspace")
+    @blp.endpoint("read", CampaignKpisSchema, query=KpiArgsSchema, problems=NO_CAMPAIGN)
     def get(self, args: dict[str, Any], campaign_id: int) -> Any:
         """A campaign's KPIs per local day, week or month, with totals (format=csv for CSV)."""
         kpis = in_workspace(
@@ -224,10 +221,7 @@ class AdvocateKpiPageSchema(ma.Schema):
 
 @blp.route("/campaigns/<int:campaign_id>/advocates/kpis")
 class AdvocateKpis(MethodView):
-    @blp.requires("read")
-    @blp.arguments(AdvocateKpiArgsSchema, location="query")
-    @blp.response(200, AdvocateKpiPageSchema)
-    @blp.problem_response(404, "No such campaign in this workspace")
+    @blp.endpoint("read", AdvocateKpiPageSchema, query=AdvocateKpiArgsSchema, problems=NO_CAMPAIGN)
     def get(self, args: dict[str, Any], campaign_id: int) -> Any:
         """The campaign's KPIs per advocate over a range, sorted and paginated (or CSV)."""
         csv_wanted = args["format"] == "csv"

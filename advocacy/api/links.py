@@ -101,9 +101,7 @@ class CampaignLinks(MethodView):
 
 @blp.route("/links/<int:link_id>")
 class LinkResource(MethodView):
-    @blp.requires("read")
-    @blp.response(200, LinkSchema)
-    @blp.problem_response(404, "No such link in this workspace")
+    @blp.endpoint("read", LinkSchema, problems={404: "No such link in this workspace"})
     def get(self, link_id: int) -> IssuedLink:
         """Read one referral link."""
         link = in_workspace(service.get_link, link_id=link_id)
@@ -114,9 +112,7 @@ class LinkResource(MethodView):
             invitee=service.describe_invitee(db.session, link=link),
         )
 
-    @blp.requires("write")
-    @blp.response(204)
-    @blp.problem_response(404, "No such link in this workspace")
+    @blp.endpoint("write", status=204, problems={404: "No such link in this workspace"})
     def delete(self, link_id: int) -> None:
         """Revoke a link: from now on it shows a friendly 410 page instead of redirecting."""
         commit_in_workspace(service.revoke_link, link_id=link_id, now=utcnow())

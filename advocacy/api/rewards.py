@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from advocacy.api.auth import ApiBlueprint, current_principal
 from advocacy.api.common import (
+    NO_CUSTOMER,
     PageArgsSchema,
     commit_in_workspace,
     in_workspace,
@@ -53,6 +54,9 @@ class IssueSchema(ma.Schema):
 
 
 RewardPageSchema = page_schema("RewardPageSchema", EarnedRewardSchema)
+NO_REWARD = {404: "No such reward in this workspace"}
+NOT_REVIEWABLE = NO_REWARD | {409: "The reward is not pending or held"}
+NOT_ISSUABLE = NO_REWARD | {409: "The reward is not approved"}
 
 
 class AmountSchema(ma.Schema):
@@ -78,10 +82,7 @@ class CustomerRewardsSchema(ma.Schema):
 
 @blp.route("/customers/<string:external_id>/rewards")
 class CustomerRewards(MethodView):
-    @blp.requires("read")
-    @blp.arguments(PageArgsSchema, location="query")
-    @blp.response(200, CustomerRewardsSchema)
-    @blp.problem_response(404, "No such customer in this workspace")
+    @blp.endpoint("read", CustomerRewardsSchema, query=PageArgsSchema, problems=NO_CUSTOMER)
     def get(self, args: dict[str, Any], external_id: str) -> Any:
         """A customer's reward balance and rewards, with their history."""
         return in_workspace(lifecycle.customer_rewards, external_id=external_id, **args)
@@ -89,9 +90,7 @@ class CustomerRewards(MethodView):
 
 @blp.route("/rewards")
 class Rewards(MethodView):
-    @blp.requires("rewards")
-    @blp.arguments(RewardListArgsSchema, location="query")
-    @blp.response(200, RewardPageSchema)
+    @blp.endpoint("rewards", RewardPageSchema, query=RewardListArgsSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List rewards, oldest first; state=held is the review queue."""
         return workspace_page(lifecycle.list_rewards, **args)
@@ -99,9 +98,7 @@ class Rewards(MethodView):
 
 @blp.route("/rewards/<int:reward_id>")
 class RewardResource(MethodView):
-    @blp.requires("rewards")
-    @blp.response(200, EarnedRewardSchema)
-    @blp.problem_response(404, "No such reward in this workspace")
+    @blp.endpoint("rewards", EarnedRewardSchema, problems=NO_REWARD)
     def get(self, reward_id: int) -> Any:
         """Read one reward with its history."""
         reward = in_workspace(lifecycle.get_reward, reward_id=reward_id)
@@ -122,11 +119,7 @@ def _review(action: str, reward_id: int, reason: str | None, code: str | None = 
 
 @blp.route("/rewards/<int:reward_id>/approve")
 class ApproveReward(MethodView):
-    @blp.requires("rewards")
-    @blp.arguments(ReviewSchema)
-    @blp.response(200, EarnedRewardSchema)
-    @blp.problem_response(404, "No such reward in this workspace")
-    @blp.problem_response(409, "The reward is not pending or held")
+    @blp.endpoint("rewards", EarnedRewardSchema, body=ReviewSchema, problems=NOT_REVIEWABLE)
     def post(self, args: dict[str, Any], reward_id: int) -> Any:
         """Approve a pending or held reward: it is booked in the ledger."""
         return _review("approve", reward_id, args["reason"])
@@ -134,11 +127,7 @@ class ApproveReward(MethodView):
 
 @blp.route("/rewards/<int:reward_id>/reject")
 class RejectReward(MethodView):
-    @blp.requires("rewards")
-    @blp.arguments(ReviewSchema)
-    @blp.response(200, EarnedRewardSchema)
-    @blp.problem_response(404, "No such reward in this workspace")
-    @blp.problem_response(409, "The reward is not pending or held")
+    @blp.endpoint("rewards", EarnedRewardSchema, body=ReviewSchema, problems=NOT_REVIEWABLE)
     def post(self, args: dict[str, Any], reward_id: int) -> Any:
         """Reject a pending or held reward, with the reason."""
         return _review("reject", reward_id, args["reason"])
@@ -146,11 +135,7 @@ class RejectReward(MethodView):
 
 @blp.route("/rewards/<int:reward_id>/issue")
 class IssueReward(MethodView):
-    @blp.requires("rewards")
-    @blp.arguments(IssueSchema)
-    @blp.response(200, EarnedRewardSchema)
-    @blp.problem_response(404, "No such reward in this workspace")
-    @blp.problem_response(409, "The reward is not approved")
+    @blp.endpoint("rewards", EarnedRewardSchema, body=IssueSchema, problems=NOT_ISSUABLE)
     def post(self, args: dict[str, Any], reward_id: int) -> Any:
         """Mark an approved reward fulfilled (e.g. the coupon code was delivered)."""
         return _review("issue", reward_id, args["reason"], args["code"])

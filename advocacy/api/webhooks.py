@@ -18,6 +18,7 @@ from advocacy.webhooks.delivery import MAX_URL_LENGTH
 from advocacy.webhooks.models import DELIVERY_STATES, EVENT_TYPES
 
 blp = ApiBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Webhooks")
+NO_SUBSCRIPTION = {404: "No such subscription in this workspace"}
 
 
 class SubscriptionInSchema(ma.Schema):
@@ -105,16 +106,18 @@ class DeliveryListSchema(ma.Schema):
 
 @blp.route("")
 class Subscriptions(MethodView):
-    @blp.requires("admin")
-    @blp.response(200, SubscriptionListSchema)
+    @blp.endpoint("admin", SubscriptionListSchema)
     def get(self) -> dict[str, Any]:
         """List webhook subscriptions (secrets are never shown again)."""
         return {"items": in_workspace(service.list_subscriptions)}
 
-    @blp.requires("admin")
-    @blp.arguments(SubscriptionInSchema)
-    @blp.response(201, NewSubscriptionSchema)
-    @blp.problem_response(409, "Too many subscriptions")
+    @blp.endpoint(
+        "admin",
+        NewSubscriptionSchema,
+        status=201,
+        body=SubscriptionInSchema,
+        problems={409: "Too many subscriptions"},
+    )
     def post(self, args: dict[str, Any]) -> Any:
         """Subscribe an https URL to events; answers its signing secret once."""
         subscription = in_workspace(
@@ -132,16 +135,12 @@ class Subscriptions(MethodView):
 
 @blp.route("/<int:subscription_id>")
 class Subscription(MethodView):
-    @blp.requires("admin")
-    @blp.response(200, SubscriptionSchema)
-    @blp.problem_response(404, "No such subscription in this workspace")
+    @blp.endpoint("admin", SubscriptionSchema, problems=NO_SUBSCRIPTION)
     def get(self, subscription_id: int) -> Any:
         """Read one subscription."""
         return in_workspace(service.get_subscription, subscription_id=subscription_id)
 
-    @blp.requires("admin")
-    @blp.response(204)
-    @blp.problem_response(404, "No such subscription in this workspace")
+    @blp.endpoint("admin", status=204, problems=NO_SUBSCRIPTION)
     def delete(self, subscription_id: int) -> None:
         """Delete a subscription: nothing more is sent to it."""
         commit_in_workspace(
@@ -151,10 +150,7 @@ class Subscription(MethodView):
 
 @blp.route("/<int:subscription_id>/deliveries")
 class Deliveries(MethodView):
-    @blp.requires("admin")
-    @blp.arguments(DeliveryArgsSchema, location="query")
-    @blp.response(200, DeliveryListSchema)
-    @blp.problem_response(404, "No such subscription in this workspace")
+    @blp.endpoint("admin", DeliveryListSchema, query=DeliveryArgsSchema, problems=NO_SUBSCRIPTION)
     def get(self, args: dict[str, Any], subscription_id: int) -> dict[str, Any]:
         """Deliveries of a subscription, newest first; state=dead is the dead-letter queue."""
         return {
@@ -164,10 +160,11 @@ class Deliveries(MethodView):
 
 @blp.route("/<int:subscription_id>/deliveries/<int:delivery_id>/replay")
 class ReplayDelivery(MethodView):
-    @blp.requires("admin")
-    @blp.response(200, DeliverySchema)
-    @blp.problem_response(404, "No such delivery")
-    @blp.problem_response(409, "The delivery is still being attempted")
+    @blp.endpoint(
+        "admin",
+        DeliverySchema,
+        problems={404: "No such delivery", 409: "The delivery is still being attempted"},
+    )
     def post(self, subscription_id: int, delivery_id: int) -> Any:
         """Send a delivery again (a dead one, typically), with the same webhook-id."""
         replayed = commit_in_workspace(

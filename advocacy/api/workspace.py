@@ -46,15 +46,12 @@ class AllowedDomainsSchema(ma.Schema):
 
 @blp.route("/allowed-domains")
 class AllowedDomains(MethodView):
-    @blp.requires("read")
-    @blp.response(200, AllowedDomainsSchema)
+    @blp.endpoint("read", AllowedDomainsSchema)
     def get(self) -> Any:
         """The domains landing and fallback URLs may point to."""
         return in_workspace(allowed_domains.get_allowed_domains)
 
-    @blp.requires("admin")
-    @blp.arguments(AllowedDomainsArgsSchema)
-    @blp.response(200, AllowedDomainsSchema)
+    @blp.endpoint("admin", AllowedDomainsSchema, body=AllowedDomainsArgsSchema)
     def put(self, args: dict[str, Any]) -> Any:
         """Replace the allowed domains (admin keys only)."""
         return commit_in_workspace(allowed_domains.set_allowed_domains, domains=args["domains"])
@@ -78,16 +75,17 @@ class SettingsArgsSchema(ma.Schema):
 
 @blp.route("/settings")
 class Settings(MethodView):
-    @blp.requires("read")
-    @blp.response(200, SettingsSchema)
+    @blp.endpoint("read", SettingsSchema)
     def get(self) -> Any:
         """The workspace's time zone and brand."""
         return in_workspace(settings.get_workspace_settings)
 
-    @blp.requires("admin")
-    @blp.arguments(SettingsArgsSchema)
-    @blp.response(200, SettingsSchema)
-    @blp.problem_response(422, "Unknown time zone or a malformed colour")
+    @blp.endpoint(
+        "admin",
+        SettingsSchema,
+        body=SettingsArgsSchema,
+        problems={422: "Unknown time zone or a malformed colour"},
+    )
     def patch(self, args: dict[str, Any]) -> Any:
         """Change the time zone or brand (admin keys only)."""
         return commit_in_workspace(settings.update_workspace_settings, changes=args)

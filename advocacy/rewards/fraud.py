@@ -92,51 +92,68 @@ def email_domains(emails: Iterable[str]) -> frozenset[str]:
     return frozenset(e.rpartition("@")[2] for e in emails if "@" in e)
 
 
+def _found(rules: Iterable[tuple[object, str, str]]) -> list[Finding]:
+    """The findings of the rules (condition, reason, action) whose condition holds, in order."""
+    return [Finding(reason, action) for holds, reason, action in rules if holds]
+
+
 def check_identity(identity: Identity) -> list[Finding]:
-    findings = []
-    if identity.advocate_id == identity.invitee_id:
-        findings.append(Finding("self_referral_customer", REJECT))
-    if identity.advocate_emails & identity.invitee_emails:
-        findings.append(Finding("self_referral_email", REJECT))
-    if identity.invitee_visitor_id and identity.invitee_visitor_id in identity.advocate_visitor_ids:
-        findings.append(Finding("self_referral_visitor", REJECT))
-    if identity.invitee_device and identity.invitee_device in identity.advocate_devices:
-        # Weaker than the others: a household or an office shares an address and a browser
-        # build, so a person decides.
-        findings.append(Finding("self_referral_device", HOLD))
-    return findings
+    invitee_visitor, invitee_device = identity.invitee_visitor_id, identity.invitee_device
+    return _found(
+        [
+            (identity.advocate_id == identity.invitee_id, "self_referral_customer", REJECT),
+            (identity.advocate_emails & identity.invitee_emails, "self_referral_email", REJECT),
+            (
+                invitee_visitor and invitee_visitor in identity.advocate_visitor_ids,
+                "self_referral_visitor",
+                REJECT,
+            ),
+            # Weaker than the others: a household or an office shares an address and a
+            # browser build, so a person decides.
+            (
+                invitee_device and invitee_device in identity.advocate_devices,
+                "self_referral_device",
+                HOLD,
+            ),
+        ]
+    )
 
 
 def check_order(order: Order) -> list[Finding]:
-    findings = []
-    if order.purchased_before_touch:
-        findings.append(Finding("existing_customer", REJECT))
-    if order.event == "purchase":
-        if order.first_purchase_only and order.purchased_before:
-            findings.append(Finding("not_first_purchase", REJECT))
-        if (order.amount or 0) < order.min_order_amount:
-            findings.append(Finding("below_min_order", REJECT))
-    if any(is_disposable(domain) for domain in order.invitee_email_domains):
-        findings.append(Finding("disposable_email", REJECT))
-    if not order.campaign_live:
-        findings.append(Finding("campaign_not_active", REJECT))
-    return findings
+    purchase = order.event == "purchase"
+    return _found(
+        [
+            (order.purchased_before_touch, "existing_customer", REJECT),
+            (
+                purchase and order.first_purchase_only and order.purchased_before,
+                "not_first_purchase",
+                REJECT,
+            ),
+            (purchase and (order.amount or 0) < order.min_order_amount, "below_min_order", REJECT),
+            (
+                any(is_disposable(domain) for domain in order.invitee_email_domains),
+                "disposable_email",
+                REJECT,
+            ),
+            (not order.campaign_live, "campaign_not_active", REJECT),
+        ]
+    )
 
 
 def check_limits(limits: Limits) -> list[Finding]:
-    findings = []
-    if limits.invitee_already_rewarded:
-        findings.append(Finding("invitee_already_rewarded", REJECT))
-    if (
-        limits.per_advocate_cap is not None
-        and limits.advocate_rewarded_referrals >= limits.per_advocate_cap
-    ):
-        findings.append(Finding("advocate_cap_reached", REJECT))
-    if limits.budget_remaining is not None and limits.reward_total > limits.budget_remaining:
-        findings.append(Finding("budget_exhausted", REJECT))
-    if limits.advocate_referrals_last_day >= limits.velocity_limit:
-        findings.append(Finding("velocity", HOLD))
-    return findings
+    cap, budget = limits.per_advocate_cap, limits.budget_remaining
+    return _found(
+        [
+            (limits.invitee_already_rewarded, "invitee_already_rewarded", REJECT),
+            (
+                cap is not None and limits.advocate_rewarded_referrals >= cap,
+                "advocate_cap_reached",
+                REJECT,
+            ),
+            (budget is not None and limits.reward_total > budget, "budget_exhausted", REJECT),
+            (limits.advocate_referrals_last_day >= limits.velocity_limit, "velocity", HOLD),
+        ]
+    )
 
 
 def verdict(findings: Iterable[Finding]) -> tuple[str, list[str]]:
