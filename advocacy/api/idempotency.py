@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-import psycopg
 from flask import Response, current_app, request
 from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -248,31 +247,6 @@ def complete_key(session: DbSession, *, key_id: int, status: int, body: Any) -> 
     )
 
 
-def complete_key_and_commit(session: DbSession, *, key_id: int, status: int, body: Any) -> None:
-    """Store the answer and commit. On psycopg 3 the UPDATE and the COMMIT travel in one
-    round trip: in pipeline mode, with COMMIT sent as a statement (``Connection.commit``
-    there would wait for a sync of its own), one Sync on leaving and one answer read. An
-    error in either is raised on leaving the pipeline and the caller rolls back as before
-    (a failed UPDATE skips the COMMIT); the session's own commit then finds no transaction
-    open on the connection, and psycopg sends nothing."""
-    session.flush()  # pending ORM rows (RETURNING) must not be written inside the pipeline
-    connection = session.connection()
-    driver: Any = connection.connection.driver_connection
-    # Inside a savepoint (a test's outer transaction) the commit is not the connection's.
-    if hasattr(driver, "pipeline") and not connection.in_nested_transaction():
-        try:
-            with driver.pipeline():
-                complete_key(session, key_id=key_id, status=status, body=body)
-                driver.execute("COMMIT")
-        except psycopg.Error as error:  # past SQLAlchemy: wrapped as SQLAlchemy would
-            if driver.closed:
-                connection.invalidate(error)  # a dead connection does not go back
-            raise DBAPIError.instance("COMMIT", None, error, psycopg.Error) from error
-    else:
-        complete_key(session, key_id=key_id, status=status, body=body)
-    session.commit()
-
-
 def purge_keys(session: DbSession, *, now: datetime, ttl: timedelta) -> int:
     """Delete keys older than the retention period; returns how many."""
     result = session.execute(
@@ -344,11 +318,10 @@ def _attempt(view: Callable[..., Any], args: Any, kwargs: Any, key: Any) -> Resp
         return _replay(claim)
     response: Response = view(*args, **kwargs)
     if claim is not None and claim.key_id is not None:
-        complete_key_and_commit(
+        complete_key(
             db.session, key_id=claim.key_id, status=response.status_code, body=response.get_json()
         )
-    else:
-        db.session.commit()
+    db.session.commit()
     return response
 
 
