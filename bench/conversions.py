@@ -48,10 +48,15 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _conversion_profile import (  # noqa: E402
+    count_statements,
+    print_statements_and_profile,
+    profile,
+    profile_summary,
+)
 from _harness import (  # noqa: E402
     PG_ADMIN_URL,
     bench_env,
@@ -62,43 +67,8 @@ from _harness import (  # noqa: E402
 
 CONNECTIONS, THREADS = 32, 2
 
-LUA = """
-local tokens = {%(tokens)s}
-local visitors = {%(visitors)s}
-local occurred = "%(occurred)s"
-local key = "%(key)s"
-local counter = 0
--- Globals: setup() sets each thread's own thread_no (thread:set writes a global).
-thread_no = 0
-label = "run"
-
-function setup(thread)
-  thread:set("thread_no", thread_no)
-  thread_no = thread_no + 1
-end
-
-function init(args)
-  label = args[1] or "run"
-end
-
-request = function()
-  counter = counter + 1
-  -- The two wrk threads take turns through the advocates: two conversions of the same
-  -- advocate at the same moment wait for each other (the per-advocate cap is checked
-  -- under a row lock), which real traffic rarely does and lock-step threads always would.
-  local i = ((counter * 2 + thread_no) %% #tokens) + 1
-  local id = label .. "-" .. thread_no .. "-" .. counter
-  local body = '{"event":"purchase","event_id":"' .. id .. '","invitee":{"external_id":"' ..
-    id .. '","email":"' .. id .. '@bench.example"},"amount":5000,"currency":"EUR",' ..
-    '"occurred_at":"' .. occurred .. '","ref":"' .. tokens[i] .. '","visitor_id":"' ..
-    visitors[i] .. '","ip":"198.51.100.7","user_agent":"bench"}'
-  return wrk.format("POST", "/api/v1/conversions", {
-    ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. key,
-    ["Idempotency-Key"] = id,
-  }, body)
-end
-"""
+# The wrk script, a %-format template filled with the tokens, visitors and key.
+LUA = (Path(__file__).resolve().parent / "conversions.lua").read_text()
 
 
 def seed(database_url: str, n: int) -> tuple[str, list[str], list[str], str]:
@@ -424,130 +394,6 @@ def alone(
         "database_cpu": database_cpu,
         "statements": statements,
     }
-
-
-def count_statements(
-    app: Any, client: Any, body: dict[str, Any], headers: dict[str, str]
-) -> list[str]:
-    """The statements one more conversion (like the last one, new ids) sends, in order
-    (BEGIN and COMMIT are not statements the driver is asked to run)."""
-    from sqlalchemy import event
-
-    from advocacy.extensions import db
-
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    body = {**body, "event_id": "counted", "invitee": {**body["invitee"], "external_id": "counted"}}
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        response = client.post(
-            "/api/v1/conversions", json=body, headers={**headers, "Idempotency-Key": "counted"}
-        )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert response.status_code == 201, response.get_json()
-    return sent
-
-
-LAYERS = (  # first match from the innermost frame outwards
-    ("waiting for PostgreSQL (psycopg)", ("psycopg/",)),
-    ("SQLAlchemy (statements, results)", ("sqlalchemy/",)),
-    ("marshmallow, webargs (bodies in and out)", ("marshmallow/", "webargs/", "apispec/")),
-    ("advocacy (rules, attribution, fraud, views)", ("advocacy/",)),
-    ("JSON", ("json/", "orjson")),
-    ("Flask, flask-smorest, Werkzeug, gunicorn", ("flask", "werkzeug/", "gunicorn/")),
-)
-
-
-def profile(base: str, seconds: int) -> subprocess.Popen[str] | None:
-    """py-spy recording the gunicorn workers (idle samples left out) for ``seconds``."""
-    spy = Path(sys.executable).parent / "py-spy"
-    port = base.rsplit(":", 1)[1]
-    master = subprocess.run(
-        ["pgrep", "-f", f"gunicorn.*127.0.0.1:{port}"], capture_output=True, text=True
-    ).stdout.split()
-    if not spy.exists() or not master:
-        print("  (no profile: pip install py-spy into the venv)")
-        return None
-    return subprocess.Popen(
-        [
-            str(spy),
-            "record",
-            "--pid",
-            master[0],
-            "--subprocesses",
-            "--format",
-            "raw",
-            "--duration",
-            str(seconds),
-            "--rate",
-            "200",
-            "--nonblocking",
-            "-o",
-            "/dev/stdout",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-
-
-TOP_FRAMES = 8
-
-
-def profile_summary(
-    recording: subprocess.Popen[str],
-) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """Share of the workers' busy samples per layer, by the innermost frame's layer; and
-    the innermost frames (function and file) taking the most samples."""
-    out, _ = recording.communicate()
-    counts: dict[str, int] = {}
-    innermost: dict[str, int] = {}
-    total = 0
-    for line in out.splitlines():
-        stack, _, number = line.rpartition(" ")
-        if not number.isdigit() or not stack:
-            continue
-        frames = stack.split(";")
-        top = re.sub(r":\d+\)$", ")", frames[-1])  # the function, not its line
-        innermost[top] = innermost.get(top, 0) + int(number)
-        layer = "other (Python, threads, sockets)"
-        for frame in reversed(frames):
-            found = next((name for name, marks in LAYERS if any(m in frame for m in marks)), None)
-            if found:
-                layer = found
-                break
-        counts[layer] = counts.get(layer, 0) + int(number)
-        total += int(number)
-
-    def shares(found: dict[str, int]) -> list[tuple[str, float]]:
-        return sorted(((k, v / max(total, 1)) for k, v in found.items()), key=lambda kv: -kv[1])
-
-    return shares(counts), shares(innermost)[:TOP_FRAMES]
-
-
-def print_statements_and_profile(
-    statements: list[str],
-    listed: bool,
-    layers: list[tuple[str, float]],
-    frames: list[tuple[str, float]],
-) -> None:
-    print(f"  statements per conversion: {len(statements)}")
-    if listed:
-        for number, statement in enumerate(statements, 1):
-            print(f"    {number:2}. {statement[:160]}")
-    if layers:
-        print("  py-spy over the workers during the saturated run (busy samples):")
-        for layer, share in layers:
-            print(f"    {share:6.1%}  {layer}")
-        print("  py-spy, innermost frames taking the most busy samples:")
-        for frame, share in frames:
-            print(f"    {share:6.1%}  {frame[:110]}")
 
 
 def main() -> None:
