@@ -76,6 +76,30 @@ def create_workspace_key(database_url: str, name: str = "Bench") -> str:
     return out.strip().rsplit(" ", 1)[-1]
 
 
+def two_sided_campaign(workspace_id: int, **overrides: object) -> object:
+    """The benches' active two-sided campaign (EUR 10 credit for the advocate, a EUR 15
+    coupon for the friend, on a purchase); ``overrides`` set any other column."""
+    from advocacy.campaigns.models import Campaign
+
+    columns: dict[str, object] = {
+        "workspace_id": workspace_id,
+        "name": "Bench",
+        "objective": "conversion",
+        "status": "active",
+        "inviter_reward_kind": "credit",
+        "inviter_reward_amount": 1000,
+        "inviter_reward_currency": "EUR",
+        "invitee_reward_kind": "coupon",
+        "invitee_reward_amount": 1500,
+        "invitee_reward_currency": "EUR",
+        "trigger_event": "purchase",
+        "landing_url": "https://shop.example/welcome",
+        "disclosure": "Your friend gets EUR 10 credit.",
+        "translations": {},
+    }
+    return Campaign(**{**columns, **overrides})
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -50,6 +50,7 @@ from _harness import (  # noqa: E402
     create_workspace_key,
     gunicorn_process,
     scratch_database,
+    two_sided_campaign,
 )
 
 UNLIMITED = "1000000000 per minute"
@@ -69,7 +70,7 @@ def seed(database_url: str, n_links: int) -> list[str]:
     """Customers, an active campaign, enrollments and one link each, written in-process."""
     os.environ.update(bench_env(database_url))
     from advocacy import create_app
-    from advocacy.campaigns.models import Campaign, Enrollment
+    from advocacy.campaigns.models import Enrollment
     from advocacy.customers.models import Customer
     from advocacy.extensions import db
     from advocacy.links.service import issue_link
@@ -82,21 +83,8 @@ def seed(database_url: str, n_links: int) -> list[str]:
         session = db.session
         workspace = session.scalars(db.select(Workspace)).one()
         workspace.allowed_domains = ["shop.example"]
-        campaign = Campaign(
-            workspace_id=workspace.id,
-            name="Bench",
-            objective="conversion",
-            status="active",
-            inviter_reward_kind="credit",
-            inviter_reward_amount=1000,
-            inviter_reward_currency="EUR",
-            invitee_reward_kind="coupon",
-            invitee_reward_amount=1500,
-            invitee_reward_currency="EUR",
-            trigger_event="purchase",
-            landing_url="https://shop.example/welcome?utm_source=referral",
-            disclosure="Your friend gets EUR 10 credit.",
-            translations={},
+        campaign = two_sided_campaign(
+            workspace.id, landing_url="https://shop.example/welcome?utm_source=referral"
         )
         session.add(campaign)
         customers = [

@@ -41,6 +41,7 @@ from _harness import (  # noqa: E402
     bench_env,
     pg_url,
     scratch_database,
+    two_sided_campaign,
 )
 
 EMAIL, PASSWORD = "bench-owner@staff.example", "bench password for the console"
@@ -66,7 +67,6 @@ def build(url: str, customers: int) -> dict[str, Any]:
         check=True,
         capture_output=True,
     )
-    from advocacy.campaigns.models import Campaign
     from advocacy.console import accounts
     from advocacy.demo.command import find_workspace
     from advocacy.extensions import db
@@ -77,21 +77,10 @@ def build(url: str, customers: int) -> dict[str, Any]:
         workspace = find_workspace(db.session, name)
         assert workspace is not None
         db.session.add(
-            Campaign(
-                workspace_id=workspace.id,
+            two_sided_campaign(
+                workspace.id,
                 name=CAMPAIGN,
-                objective="conversion",
-                status="active",
-                inviter_reward_kind="credit",
-                inviter_reward_amount=1000,
-                inviter_reward_currency="EUR",
-                invitee_reward_kind="coupon",
-                invitee_reward_amount=1500,
-                invitee_reward_currency="EUR",
-                trigger_event="purchase",
                 landing_url=f"https://{workspace.allowed_domains[0]}/welcome",
-                disclosure="Your friend gets EUR 10 credit.",
-                translations={},
                 starts_at=utcnow(),
             )
         )

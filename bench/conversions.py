@@ -63,6 +63,7 @@ from _harness import (  # noqa: E402
     create_workspace_key,
     gunicorn,
     scratch_database,
+    two_sided_campaign,
 )
 
 CONNECTIONS, THREADS = 32, 2
@@ -75,7 +76,7 @@ def seed(database_url: str, n: int) -> tuple[str, list[str], list[str], str]:
     """The admin key, tokens and visitor ids, and an occurred_at after every click."""
     os.environ.update(bench_env(database_url))
     from advocacy import create_app
-    from advocacy.campaigns.models import Campaign, Enrollment
+    from advocacy.campaigns.models import Enrollment
     from advocacy.customers.models import Customer
     from advocacy.extensions import db
     from advocacy.links.models import Click
@@ -90,23 +91,7 @@ def seed(database_url: str, n: int) -> tuple[str, list[str], list[str], str]:
         session = db.session
         workspace = session.scalars(db.select(Workspace)).one()
         workspace.allowed_domains = ["shop.example"]
-        campaign = Campaign(
-            workspace_id=workspace.id,
-            name="Bench",
-            objective="conversion",
-            status="active",
-            inviter_reward_kind="credit",
-            inviter_reward_amount=1000,
-            inviter_reward_currency="EUR",
-            invitee_reward_kind="coupon",
-            invitee_reward_amount=1500,
-            invitee_reward_currency="EUR",
-            trigger_event="purchase",
-            hold_days=0,
-            landing_url="https://shop.example/welcome",
-            disclosure="Your friend gets EUR 10 credit.",
-            translations={},
-        )
+        campaign = two_sided_campaign(workspace.id, hold_days=0)
         session.add(campaign)
         advocates = [
             Customer(
