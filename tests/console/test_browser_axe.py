@@ -19,11 +19,9 @@ from sqlalchemy import delete
 from advocacy import create_app
 from advocacy.console.models import StaffUser
 from advocacy.extensions import db
-from tests.browser import chromium, serve
+from tests.browser import assert_accessible, chromium, serve, watched_page
 from tests.console.conftest import PASSWORD, make_staff
 from tests.factories import delete_workspace, make_workspace
-
-SERIOUS = ("serious", "critical")
 
 
 class Console:
@@ -58,34 +56,15 @@ def live_console(app: Any, database_url: str) -> Iterator[Console]:
 @pytest.fixture(scope="module")
 def page(live_console: Console) -> Iterator[Any]:
     """One desktop-sized page for the module, watching for CSP refusals and requests."""
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-        page = context.new_page()
-        page.csp_errors = []  # type: ignore[attr-defined]
-        page.requested = []  # type: ignore[attr-defined]
-        page.on(
-            "console",
-            lambda message: (
-                "Content Security Policy" in message.text and page.csp_errors.append(message.text)
-            ),  # type: ignore[attr-defined]
-        )
-        page.on("request", lambda request: page.requested.append(request.url))  # type: ignore[attr-defined]
-        try:
-            yield page
-        finally:
-            context.close()
+    with (
+        chromium() as browser,
+        watched_page(browser, viewport={"width": 1280, "height": 900}, locale="en-US") as page,
+    ):
+        yield page
 
 
 def _check(page: Any, console: Console, name: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(console.shots / f"{name}.png"), full_page=True)
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
-    assert not bad, "\n".join(f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in bad)
-    assert page.csp_errors == []
-    assert all(url.startswith(console.base_url) for url in page.requested)
+    assert_accessible(page, console.base_url, console.shots / f"{name}.png")
 
 
 def test_login_page_passes_axe(live_console, page):

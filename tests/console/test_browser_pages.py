@@ -21,9 +21,8 @@ from advocacy import create_app
 from advocacy.demo.command import build_demo_workspace, demo_campaign
 from advocacy.demo.writer import Secrets
 from advocacy.extensions import db
-from tests.browser import chromium, serve
+from tests.browser import assert_accessible, chromium, serve, watched_page
 from tests.console.conftest import PASSWORD, make_staff
-from tests.console.test_browser_axe import SERIOUS
 from tests.factories import ApiClient
 from tests.rewards.helpers import click, purchase, report, start_program
 
@@ -79,40 +78,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def page(site: Site) -> Iterator[Any]:
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-        page = context.new_page()
-        page.csp_errors = []  # type: ignore[attr-defined]
-        page.requested = []  # type: ignore[attr-defined]
-        page.on(
-            "console",
-            lambda m: (
-                "Content Security Policy" in m.text
-                and page.csp_errors.append(f"{m.text} at {m.location}")
-            ),  # type: ignore[attr-defined]
-        )
-        page.on("request", lambda r: page.requested.append(r.url))  # type: ignore[attr-defined]
+    with (
+        chromium() as browser,
+        watched_page(browser, viewport={"width": 1280, "height": 900}, locale="en-US") as page,
+    ):
         page.goto(f"{site.base_url}/login")
         page.get_by_label("Email").fill(EMAIL)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{site.base_url}/")
-        try:
-            yield page
-        finally:
-            context.close()
+        yield page
 
 
 def _axe(page: Any, site: Site, name: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(site.shots / f"{name}.png"), full_page=True)
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
-    assert not bad, "\n".join(f"{v['id']}: {v['help']} {v['nodes'][:2]}" for v in bad)
-    assert page.csp_errors == []
-    assert all(url.startswith(site.base_url) for url in page.requested)
+    assert_accessible(page, site.base_url, site.shots / f"{name}.png")
 
 
 def test_review_a_held_reward_by_keyboard(site, page):
