@@ -9,9 +9,6 @@ Idempotency-Key gets its answer at once, not a 409 for minutes.
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,80 +22,25 @@ from sqlalchemy.engine import make_url
 from advocacy.customers.models import Customer
 from advocacy.rewards.models import Conversion, IdempotencyKey, Reward
 from tests.rewards.live import Live, count_rows, live_program, purchase
-
-
-class Relay:
-    """Forwards loopback connections to the database until cut."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.up = True
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        self.up = False
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def restore(self) -> None:
-        self.up = True
-
-    def close(self) -> None:
-        self.cut()
-        self._server.close()
+from tests.tcpproxy import TcpProxy
 
 
 @pytest.fixture
-def relay(database_url: str) -> Iterator[Relay]:
+def relay(database_url: str) -> Iterator[TcpProxy]:
     if not database_url.startswith("postgresql"):
         pytest.skip("an outage of a server database (PostgreSQL)")
     url = make_url(database_url)
-    relay = Relay((url.host or "127.0.0.1", url.port or 5432))
-    yield relay
-    relay.close()
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        yield proxy
 
 
 @pytest.fixture
-def live(relay: Relay, database_url: str) -> Iterator[Live]:
+def live(relay: TcpProxy, database_url: str) -> Iterator[Live]:
     relayed = make_url(database_url).set(host="127.0.0.1", port=relay.port)
     with live_program(relayed.render_as_string(hide_password=False), hold_days=0) as program:
         yield program
-        relay.restore()  # the clean-up goes through the relay too
+        if relay.is_cut:
+            relay.restore()  # the clean-up goes through the relay too
 
 
 def _wait_for_lock_wait(conn: Any, timeout: float = 20) -> None:
