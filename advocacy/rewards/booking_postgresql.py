@@ -76,10 +76,14 @@ opened AS (
         CAST(:account_campaigns AS bigint[]), CAST(:account_customers AS bigint[]),
         CAST(:account_units AS varchar[]))
         AS account (code, kind, campaign_id, customer_id, unit)
-    WHERE NOT EXISTS (
-        SELECT FROM ledger_accounts known
+    -- A lookup per code (a scalar subquery, never turned into a join): the unique index
+    -- on both columns, whatever the planner believes of the table. As a NOT EXISTS it
+    -- became an anti join reading every account of the workspace (one per rewarded
+    -- customer), a scan that grew with each conversion.
+    WHERE (
+        SELECT known.id FROM ledger_accounts known
         WHERE known.workspace_id = :workspace_id AND known.code = account.code
-    )
+    ) IS NULL
     ORDER BY account.code
     ON CONFLICT (workspace_id, code) DO NOTHING
     RETURNING id, code
@@ -87,8 +91,14 @@ opened AS (
 account AS (
     SELECT id, code FROM opened
     UNION ALL
-    SELECT id, code FROM ledger_accounts
-    WHERE workspace_id = :workspace_id AND code = ANY(CAST(:account_codes AS varchar[]))
+    SELECT id, code FROM (
+        SELECT (
+            SELECT known.id FROM ledger_accounts known
+            WHERE known.workspace_id = :workspace_id AND known.code = wanted.code
+        ) AS id, wanted.code
+        FROM unnest(CAST(:account_codes AS varchar[])) AS wanted (code)
+    ) AS existing
+    WHERE id IS NOT NULL
 ),
 award AS (
     INSERT INTO ledger_transactions (workspace_id, reward_id, kind, created_at)

@@ -1,0 +1,81 @@
+"""The booking statement's work does not grow with the workspace (PostgreSQL).
+
+Every rewarded customer has a ledger account, so a workspace gathers one per conversion.
+Booking must look up the few accounts it posts to by their code, with whatever plan
+PostgreSQL picks, statistics or none (a database without autovacuum has none): written as
+a NOT EXISTS, the lookup became an anti join that read every account of the workspace on
+every conversion, and conversions slowed down as they accumulated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert
+
+from advocacy.rewards.models import LedgerAccount
+from advocacy.types import utcnow
+from tests.rewards.helpers import click, purchase, report, start_program
+
+
+def _scans(node: dict[str, Any], relation: str) -> list[dict[str, Any]]:
+    """Every plan node under ``node`` reading ``relation`` (not writing it)."""
+    reads = node.get("Relation Name") == relation and "Scan" in node["Node Type"]
+    found = [node] if reads else []
+    for child in node.get("Plans", []):
+        found += _scans(child, relation)
+    return found
+
+
+def test_booking_reads_ledger_accounts_by_code_not_the_whole_workspace(
+    session, client, api, workspace
+):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("booking in one statement is PostgreSQL's")
+    program = start_program(session, api, workspace.id, hold_days=0)
+    # A workspace that has rewarded thousands of customers: thousands of accounts.
+    session.execute(
+        insert(LedgerAccount),
+        [
+            {
+                "workspace_id": workspace.id,
+                "code": f"campaign:{program.campaign.id}:U{i:05d}",
+                "kind": "campaign",
+                "campaign_id": program.campaign.id,
+                "unit": f"U{i:05d}",
+                "created_at": utcnow(),
+            }
+            for i in range(3000)
+        ],
+    )
+    session.flush()
+    booked: list[tuple[str, Any]] = []
+
+    def keep_booking(_conn, _cursor, statement, parameters, _context, _many):  # noqa: ANN001
+        if "INSERT INTO ledger_accounts" in statement:
+            booked.append((statement, parameters))
+
+    connection = session.get_bind()
+    event.listen(connection, "before_cursor_execute", keep_booking)
+    try:
+        cookies = click(client, program.token)
+        response = report(api, purchase(ref=program.token, visitor_id=cookies["adv_vid"]))
+    finally:
+        event.remove(connection, "before_cursor_execute", keep_booking)
+    assert response.status_code == 201, response.json
+    assert {r["state"] for r in response.json["rewards"]} == {"approved"}
+    assert len(booked) == 1
+    statement, parameters = booked[0]
+    plan = (
+        session.connection()
+        .exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        .scalar_one()
+    )
+    scans = _scans(plan[0]["Plan"], "ledger_accounts")
+    assert scans, plan
+    for scan in scans:
+        # Each read of the accounts is an index lookup on the account's code, not a
+        # scan of the workspace's accounts filtered afterwards.
+        condition = scan.get("Index Cond") or scan.get("Recheck Cond") or ""
+        assert "code" in condition, scan
