@@ -24,13 +24,14 @@ def count_statements(
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(" ".join(statement.split()))
 
-    body = {**body, "event_id": "counted", "invitee": {**body["invitee"], "external_id": "counted"}}
+    counted = f"{body['event_id']}-counted"
+    body = {**body, "event_id": counted, "invitee": {**body["invitee"], "external_id": counted}}
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         response = client.post(
-            "/api/v1/conversions", json=body, headers={**headers, "Idempotency-Key": "counted"}
+            "/api/v1/conversions", json=body, headers={**headers, "Idempotency-Key": counted}
         )
     finally:
         event.remove(engine, "before_cursor_execute", record)

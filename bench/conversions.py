@@ -328,7 +328,13 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def alone(
-    database_url: str, key: str, tokens: list[str], visitors: list[str], occurred: str, n: int
+    database_url: str,
+    key: str,
+    tokens: list[str],
+    visitors: list[str],
+    occurred: str,
+    n: int,
+    tag: str = "alone",
 ) -> dict[str, float]:
     """One conversion at a time, in process (the app's test client): its latency, and its
     CPU in Python and in its PostgreSQL backend (which a busy machine does not inflate)."""
@@ -350,8 +356,8 @@ def alone(
         j = i % len(tokens)
         body = {
             "event": "purchase",
-            "event_id": f"alone-{i}",
-            "invitee": {"external_id": f"alone-{i}", "email": f"alone-{i}@bench.example"},
+            "event_id": f"{tag}-{i}",
+            "invitee": {"external_id": f"{tag}-{i}", "email": f"{tag}-{i}@bench.example"},
             "amount": 5000,
             "currency": "EUR",
             "occurred_at": occurred,
@@ -360,7 +366,7 @@ def alone(
             "ip": "198.51.100.7",
             "user_agent": "bench",
         }
-        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"alone-{i}"}
+        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"{tag}-{i}"}
         started = time.perf_counter()
         response = client.post("/api/v1/conversions", json=body, headers=headers)
         if i >= 50:

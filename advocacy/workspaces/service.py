@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from advocacy.errors import NotFound, Unprocessable, found
 from advocacy.statements import run
@@ -121,16 +121,17 @@ def revoke_api_key(session: DbSession, *, key_id: int, workspace_id: int | None 
     return key
 
 
+# Built once: every API request runs it.
+_AUTHENTICATE = select(ApiKey.id, ApiKey.workspace_id, ApiKey.scopes).where(
+    ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None)
+)
+
+
 def authenticate(session: DbSession, *, secret: str) -> Principal | None:
     """The principal for a presented key, or None for an unknown or revoked one."""
     if not secret.startswith(KEY_PREFIX) or len(secret) > 100:
         return None
-    row = run(
-        session,
-        select(ApiKey.id, ApiKey.workspace_id, ApiKey.scopes).where(
-            ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None)
-        ),
-    ).first()
+    row = run(session, _AUTHENTICATE, {"key_hash": hash_key(secret)}).first()
     if row is None:
         return None
     return Principal(api_key_id=row.id, workspace_id=row.workspace_id, scopes=frozenset(row.scopes))
