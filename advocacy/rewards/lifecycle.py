@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 
 from advocacy.customers.models import Customer
 from advocacy.errors import Conflict, found
@@ -254,7 +254,11 @@ def settle_rewards(session: DbSession, *, now: datetime, limit: int = 200) -> in
     """
     query = (
         select(Reward)
-        .where(Reward.state == rules.PENDING, Reward.approve_after <= now)
+        # The state as a literal: the partial index ix_rewards_due (pending rewards) is
+        # usable only where the planner sees the constant (SQLite never looks into a
+        # bound parameter).
+        .where(Reward.state == literal(rules.PENDING, literal_execute=True))
+        .where(Reward.approve_after <= now)
         .order_by(Reward.approve_after, Reward.id)
         .limit(limit)
     )
