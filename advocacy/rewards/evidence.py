@@ -60,13 +60,19 @@ _LINK_COLUMNS = (
 )
 
 
-def _usable_links(query: Any, workspace_id: Any, occurred_at: Any) -> Any:
-    """Join link, campaign and enrollment; keep links alive when the conversion happened."""
+def _usable_links(query: Any, workspace_id: Any, occurred_at: Any, *, by_id: bool = False) -> Any:
+    """Join link, campaign and enrollment; keep links alive when the conversion happened.
+
+    ``by_id``: the query names its link by id, so the workspace is checked as a filter
+    (``+ 0``), never an index condition: without planner statistics PostgreSQL could
+    otherwise read every link of the workspace (ix_referral_links_workspace_campaign)
+    instead of the one the primary key finds."""
+    workspace = (ReferralLink.workspace_id + 0) if by_id else ReferralLink.workspace_id
     return (
         query.join(Campaign, Campaign.id == ReferralLink.campaign_id)
         .join(Enrollment, Enrollment.id == ReferralLink.enrollment_id)
         .where(
-            ReferralLink.workspace_id == workspace_id,
+            workspace == workspace_id,
             or_(ReferralLink.revoked_at.is_(None), ReferralLink.revoked_at > occurred_at),
             or_(Enrollment.withdrawn_at.is_(None), Enrollment.withdrawn_at > occurred_at),
         )
@@ -119,6 +125,7 @@ def _ref_query(visitor: bool) -> Any:
         select(*_LINK_COLUMNS, ReferralLink.token, *picks),
         bindparam("workspace_id"),
         _OCCURRED_AT,
+        by_id=True,
     ).where(ReferralLink.id == bindparam("link_id"))
 
 

@@ -92,6 +92,14 @@ class Verdict:
 _LIVE_REWARDS = Reward.state.in_(rules.LIVE)
 
 
+# A person's referrals in the campaign, found through the person: ``campaign_id + 0`` is a
+# filter, never an index condition. Without planner statistics (no autovacuum) PostgreSQL
+# could otherwise enter through another person's index that leads with the campaign
+# (ix_referrals_campaign_invitee for an advocate's count) and read every referral of the
+# campaign on every conversion: work that grew with each one.
+_IN_CAMPAIGN = (Referral.campaign_id + 0) == bindparam("campaign_id")
+
+
 def _rewarded_referrals(*conditions: Any) -> Any:
     """How many referrals matching ``conditions`` hold a live reward."""
     return (
@@ -128,10 +136,9 @@ _GATHER = (
         Conversion.user_agent,
         # The limits' counts of the advocate, read after their row was locked (by the
         # statement that claimed the conversion): used when nothing else needs a lock.
-        _rewarded_referrals(
-            Referral.campaign_id == bindparam("campaign_id"),
-            Referral.advocate_id == bindparam("advocate_id"),
-        ).label("advocate_rewarded"),
+        _rewarded_referrals(_IN_CAMPAIGN, Referral.advocate_id == bindparam("advocate_id")).label(
+            "advocate_rewarded"
+        ),
         _rewarded_referrals(
             Referral.advocate_id == bindparam("advocate_id"),
             Referral.created_at >= bindparam("since", type_=Referral.created_at.type),
@@ -308,7 +315,7 @@ def _counts(invitee_new: bool, budget: bool) -> Any:
     campaign: Any = bindparam("campaign_id")
     advocate: Any = bindparam("advocate_id")
     counts = [
-        _rewarded_referrals(Referral.campaign_id == campaign, Referral.advocate_id == advocate),
+        _rewarded_referrals(_IN_CAMPAIGN, Referral.advocate_id == advocate),
         _rewarded_referrals(
             Referral.advocate_id == advocate,
             Referral.created_at >= bindparam("since", type_=Referral.created_at.type),
@@ -316,9 +323,7 @@ def _counts(invitee_new: bool, budget: bool) -> Any:
     ]
     if not invitee_new:
         counts.append(
-            _rewarded_referrals(
-                Referral.campaign_id == campaign, Referral.invitee_id == bindparam("invitee_id")
-            )
+            _rewarded_referrals(_IN_CAMPAIGN, Referral.invitee_id == bindparam("invitee_id"))
         )
     if budget:
         counts.append(

@@ -1,4 +1,4 @@
-"""The booking statement's work does not grow with the workspace (PostgreSQL).
+"""A conversion's work does not grow with the workspace (PostgreSQL).
 
 Every rewarded customer has a ledger account, so a workspace gathers one per conversion.
 Booking must look up the few accounts it posts to by their code, with whatever plan
@@ -79,3 +79,47 @@ def test_booking_reads_ledger_accounts_by_code_not_the_whole_workspace(
         # scan of the workspace's accounts filtered afterwards.
         condition = scan.get("Index Cond") or scan.get("Recheck Cond") or ""
         assert "code" in condition, scan
+
+
+def _statements_of_a_conversion(session, client, api, program) -> list[tuple[str, Any]]:
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many):  # noqa: ANN001
+        sent.append((statement, parameters))
+
+    connection = session.get_bind()
+    cookies = click(client, program.token)
+    event.listen(connection, "before_cursor_execute", keep)
+    try:
+        response = report(api, purchase(ref=program.token, visitor_id=cookies["adv_vid"]))
+    finally:
+        event.remove(connection, "before_cursor_execute", keep)
+    assert response.status_code == 201, response.json
+    return sent
+
+
+def test_no_statement_of_a_conversion_enters_through_a_campaign_or_workspace_wide_index(
+    session, client, api, workspace
+):
+    """The limits count a person's referrals through that person's index, and the ref's
+    link is found by its id: a campaign's or workspace's index, filtered afterwards,
+    would read every referral or link there (what PostgreSQL did without statistics)."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the plans are PostgreSQL's")
+    program = start_program(session, api, workspace.id, "ann", "bob", hold_days=0)
+    plans = [
+        session.connection()
+        .exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+        .scalar_one()[0]["Plan"]
+        for statement, parameters in _statements_of_a_conversion(session, client, api, program)
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))
+    ]
+    referral_reads = [scan for plan in plans for scan in _scans(plan, "referrals")]
+    link_reads = [scan for plan in plans for scan in _scans(plan, "referral_links")]
+    assert referral_reads and link_reads
+    for scan in referral_reads:
+        condition = scan.get("Index Cond") or scan.get("Recheck Cond") or ""
+        assert "advocate_id" in condition or "invitee_id" in condition, scan
+    for scan in link_reads:
+        condition = scan.get("Index Cond") or scan.get("Recheck Cond") or ""
+        assert "id =" in condition and not condition.startswith("(workspace_id"), scan
