@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +135,37 @@ def print_statements_and_profile(
         print("  py-spy, innermost frames taking the most busy samples:")
         for frame, share in frames:
             print(f"    {share:6.1%}  {frame[:110]}")
+
+
+def _rows_read(database_url: str) -> int:
+    """Rows and index entries read so far in the database (pg_stat_database's
+    tup_returned: sequential-scan rows plus index entries returned). Backends report
+    their counts at most once a second: a pause before reading keeps what is missed small."""
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    admin = database_url.rsplit("/", 1)[0].replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT tup_returned FROM pg_stat_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def growth_rounds(
+    load: Callable[[str], dict[str, float]], database_url: str, rounds: int
+) -> list[tuple[float, float]]:
+    """More saturated runs on the same, growing database (``load(label)`` runs one):
+    each one's throughput, and the rows and index entries PostgreSQL read per conversion.
+    Flat figures mean a conversion's work does not grow with the data already there."""
+    measured = []
+    for n in range(rounds):
+        time.sleep(2)  # the last run's abandoned requests drain; the statistics flush
+        read_before = _rows_read(database_url)
+        result = load(f"grow{n}")
+        time.sleep(1.5)
+        read_after = _rows_read(database_url)
+        measured.append((result["rps"], (read_after - read_before) / max(result["requests"], 1)))
+    return measured

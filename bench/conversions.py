@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _conversion_profile import (  # noqa: E402
     count_statements,
+    growth_rounds,
     print_statements_and_profile,
     profile,
     profile_summary,
@@ -402,6 +403,12 @@ def main() -> None:
         default="100",
         help="paced runs too: total conversions/s offered by the 32 clients (comma-separated)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="more saturated runs on the growing database: throughput and rows read per conversion",
+    )
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",") if r.strip()]
     if shutil.which("wrk") is None:
@@ -432,6 +439,9 @@ def main() -> None:
             recording = profile(base, args.duration) if args.profile else None
             result = wrk(base, script, args.duration, "run")
             layers, frames = profile_summary(recording) if recording is not None else ([], [])
+            growth = growth_rounds(
+                lambda label: wrk(base, script, args.duration, label), url, args.rounds
+            )
             for rate in rates:
                 time.sleep(3)  # the saturated run's last requests, abandoned by wrk, drain
                 paced[rate] = paced_run(
@@ -455,6 +465,10 @@ def main() -> None:
         f"  saturated: throughput {result['rps']:7,.0f} req/s   p50 {result['p50']:6.2f} ms   "
         f"p90 {result['p90']:6.2f} ms   p99 {result['p99']:6.2f} ms (target < 50 ms)"
     )
+    for n, (rps, read) in enumerate(growth, 2):
+        print(
+            f"  saturated run {n} (database grown): {rps:7,.0f} req/s, {read:9,.0f} rows read per conversion"
+        )
     for rate, run in paced.items():
         print(
             f"  paced at {rate:>3} req/s offered: {run['rps']:6,.1f} req/s   "
