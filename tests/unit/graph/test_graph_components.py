@@ -116,6 +116,20 @@ def test_twenty_replying_friends_beat_two_hundred_silent_followers(
     assert components.graph.repliers[replied_to] == 20
 
 
+def test_a_follow_keeps_reaching_while_replies_fade(workspace: type[Workspace]) -> None:
+    # 0 has a follower from two years ago and one from yesterday; 1 has a reply from two
+    # years ago and one from yesterday.
+    ws = workspace(6)
+    ws.connect(2, 0, follows=True, days_ago=730).connect(3, 0, follows=True, days_ago=1)
+    ws.connect(4, 1, replies=1, days_ago=730).connect(5, 1, replies=1, days_ago=1)
+
+    prob = compute_components(ws.build()).graph.reach_prob.toarray()
+
+    assert prob[0, 2] == pytest.approx(prob[0, 3])
+    assert prob[0, 2] == pytest.approx(1 - np.exp(-0.1 / 3))  # a bare follow: ~0.03
+    assert prob[1, 4] < prob[1, 5] / 5
+
+
 def test_distrust_lowers_influence_below_equally_popular_trusted_customer(
     workspace: type[Workspace],
 ) -> None:
