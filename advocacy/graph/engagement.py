@@ -3,14 +3,14 @@
 Raw engagement is ``sum over events of weight(kind) * 2 ** (-age / half_life)``, where a
 purchase also earns ``spend_weight * log1p(amount / median purchase amount)``: spend counts,
 but logarithmically, so one very large order does not outweigh a habit of buying.
+Support satisfaction, review ratings and NPS *values* feed sentiment, not engagement; here
+they only count as activity.
 
 A few events say little about how active someone really is, and ranking on the product of
 noisy multipliers rewards lucky noise (the winner's curse), so the component is not the raw
 value but its empirical-Bayes estimate (:func:`shrink_activity`): each customer's raw value
-pulled toward the workspace mean by how noisy their own record is, then normalised with
+pulled toward the workspace mean by how noisy their record is, then normalised with
 :func:`~advocacy.graph.normalise.saturate`.
-Support satisfaction, review ratings and NPS *values* feed sentiment, not engagement; here
-they only count as activity.
 """
 
 from __future__ import annotations
