@@ -34,8 +34,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from advocacy.graph.inputs import DAY, EVENT_KIND_CODES, RankingInput
+from advocacy.graph.selection import select_advocates
 
 NOW = 1_750_000_000.0
 WORLDS = (
@@ -53,6 +55,7 @@ class World:
     observed: RankingInput
     attitude: np.ndarray
     willingness: np.ndarray
+    activity: np.ndarray  # the nuisance factor behind CRM activity (and part of willingness)
     tie_source: np.ndarray  # listener
     tie_target: np.ndarray  # advocate
     tie_strength: np.ndarray
@@ -115,13 +118,50 @@ def oracle(world: World, k: int) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 
+def observable_ceiling(world: World, measured: tuple[np.ndarray, np.ndarray], k: int) -> np.ndarray:
+    """Greedy on the expected true score given what can be observed: a yardstick.
+
+    This chooser knows the world's laws (willingness as a function of attitude and
+    activity, the true ties, who buys, the harm), every customer's activity and how
+    attitudes are distributed within each tenth of the customers by true audience size; of
+    each customer's own attitude it knows only the noisy measurements the ranking reads
+    (``measured``: their precision and precision-weighted sum, the ranking's measurement
+    model). Its share of the oracle is about the most any ranking of these signals can
+    expect, so a gap to it is the model's to close and the rest is missing information.
+    """
+    precision, total = measured
+    u, v, _, _ = world.truth()
+    land = 1.0 - np.exp(-world.tie_strength / 1.5)
+    buys = 0.1 + 0.3 / (1.0 + np.exp(-world.attitude[v]))
+    grid = np.linspace(-3.5, 3.5, 141)
+    reach = np.bincount(u, weights=land, minlength=world.n)
+    tenth = np.searchsorted(np.quantile(reach, np.linspace(0, 1, 11)[1:-1]), reach, side="right")
+    prior = np.full((10, grid.size), 1e-6)
+    np.add.at(prior, (tenth, np.clip(np.searchsorted(grid, world.attitude), 0, grid.size - 1)), 1)
+    observed = np.divide(total, precision, out=np.zeros(world.n), where=precision > 0)
+    post = prior[tenth] * np.exp(-0.5 * precision[:, None] * (observed[:, None] - grid) ** 2)
+    post /= post.sum(axis=1, keepdims=True)
+    will = _willingness(grid[None, :], world.activity[:, None])
+    good = (post * will * np.maximum(np.tanh(grid), 0.0)).sum(axis=1)
+    bad = (post * will * np.maximum(-np.tanh(grid), 0.0)).sum(axis=1)
+    prob = sp.csr_array((np.minimum(good[u] * land * buys, 1.0), (u, v)), shape=(world.n,) * 2)
+    prob.sum_duplicates()
+    value = np.asarray(prob.sum(axis=1)).ravel() - 0.5 * reach * bad
+    allowed = np.ones(world.n, dtype=bool)
+    return np.array(select_advocates(prob, value, allowed, k, "coverage").indices, dtype=np.int64)
+
+
+def _willingness(attitude: np.ndarray, activity: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(0.8 * attitude + 0.5 * np.log(activity) - 0.3)))
+
+
 def build_world(name: str, n: int, seed: int) -> World:
     if name not in WORLDS:
         raise ValueError(f"unknown world {name!r}")
     rng = np.random.default_rng(seed)
     attitude = rng.normal(0.0, 1.0, n)
     activity = rng.lognormal(0.0, 0.6, n)  # nuisance: buys a lot, whatever they think
-    willingness = 1.0 / (1.0 + np.exp(-(0.8 * attitude + 0.5 * np.log(activity) - 0.3)))
+    willingness = _willingness(attitude, activity)
     sociability = rng.lognormal(0.0, 0.7, n)
     if name == "baseline":
         sociability *= np.exp(0.3 * attitude)
@@ -146,6 +186,7 @@ def build_world(name: str, n: int, seed: int) -> World:
         observed,
         attitude,
         willingness,
+        activity,
         np.concatenate([source, follow_source]),
         np.concatenate([target, follow_target]),
         np.concatenate([strength, np.full(follow_source.size, 0.05)]),

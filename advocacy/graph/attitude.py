@@ -84,7 +84,7 @@ def compute_attitude(
     likely the customer's own average is under that part.
     """
     n = inp.n
-    precision, total = _evidence(inp, sentiment)
+    precision, total = measurements(inp, sentiment)
     said = precision > 0
     observed = np.divide(total, precision, out=np.zeros(n), where=said)
     noise = np.divide(1.0, precision, out=np.zeros(n), where=said)
@@ -145,7 +145,7 @@ def net_persuasion(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return np.asarray(top * (1 - di) + bottom * di, dtype=np.float64)
 
 
-def _evidence(inp: RankingInput, sentiment: SentimentFacts) -> tuple[np.ndarray, np.ndarray]:
+def measurements(inp: RankingInput, sentiment: SentimentFacts) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: decayed precision ``sum w`` and ``sum w x`` over their measurements."""
     n, now = inp.n, inp.now
     z = np.arctanh(np.clip(inp.m_sentiment, -MENTION_CLIP, MENTION_CLIP))

@@ -3,7 +3,8 @@
 =============  =====================================================  =====================
 component      raw signal                                             to [0, 1]
 =============  =====================================================  =====================
-engagement     decayed weighted CRM activity (``engagement``)         ``saturate``
+engagement     decayed weighted CRM activity, shrunk toward the           ``saturate``
+               workspace mean by its own noise (``engagement``)
 sentiment      decayed Bayesian-average sentiment (``sentiment``)     ``(s + 1) / 2``
 influence      signed trust-minus-distrust PageRank (``influence``)   ``saturate``
 reach          expected distinct listeners ``sum p(u, v)``            ``saturate``
@@ -105,7 +106,7 @@ def compute_components(inp: RankingInput, params: RankingParams | None = None) -
         n=inp.n,
         now=inp.now,
         params=params,
-        engagement=saturate(engagement.raw),
+        engagement=saturate(engagement.estimate),
         sentiment=(sentiment.shrunk + 1.0) / 2.0,
         influence=influence.component,
         reach=saturate(graph.expected_reach),

@@ -2,11 +2,13 @@
 
 Tie strength of one connection row (source ``v`` interacts with target ``u``)::
 
-    strength = (1.0 replies + 1.5 shares + 1.0 messages + 0.25 likes + 0.1 follows)
+    strength = (1.0 replies + 1.5 shares + 1.0 messages + 0.25 likes)
                * 2 ** (-age of last interaction / interaction half-life)
+               + 0.1 follows
 
 (weights in ``RankingParams.interaction_weights``; a tie whose last interaction time is
-unknown is decayed as if one half-life old). A tie whose tone is below
+unknown is decayed as if one half-life old). A follow does not age: it keeps delivering
+posts until it is undone, whenever anyone last replied. A tie whose tone is below
 ``negative_tone_below`` carries *distrust* of that strength instead of trust; unknown tone
 counts as trust, since attention is the default meaning of an interaction. Rows for the
 same pair on several channels are summed; self-ties are dropped.
@@ -77,13 +79,15 @@ def build_interaction_graph(inp: RankingInput, params: RankingParams) -> Interac
     strength = w.get("replies", 0.0) * replies + w.get("shares", 0.0) * shares
     strength += w.get("messages", 0.0) * messages
     strength += w.get("likes", 0.0) * likes
-    strength += w.get("follows", 0.0) * follows
     last_time = columns["c_last_time"]
     known = np.isfinite(last_time)
     age_factor = np.full(source.size, params.unknown_interaction_decay)
     age_factor[known] = decay(last_time[known], inp.now, params.interaction_half_life_days)
     strength *= age_factor
     del age_factor
+    # A follow is a standing subscription: it delivers posts until it is undone, however
+    # long ago anyone last replied, so only the interactions age.
+    strength += w.get("follows", 0.0) * follows
     # NaN tone compares False: unknown tone is trust.
     negative = columns["c_sentiment"] < params.negative_tone_below
 

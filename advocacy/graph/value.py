@@ -17,7 +17,9 @@ listener ``v`` (someone whose tie to ``u`` carries trust, see ``network``)::
   leans negative or is too weak or mixed to outweigh the risk of a bad word, and a small
   floor (0.04) for someone about whom nothing leans negative (no signals at all).
   ``engagement`` is ``0.2 + 0.8 * engagement component``; ``trust`` is
-  ``(T / (T + 2 D))^2`` with ``T`` and ``D`` the trust and distrust tie strength toward ``u``;
+  ``(T / (T + D))^2`` with ``T`` and ``D`` the trust and distrust tie strength toward ``u``
+  (the share of the attention ``u`` gets that trusts them, squared: fewer people take their
+  word and those who do discount it);
   ``track_record`` the smoothed lift of past invitations (1 for newcomers).
 - ``p(u, v)``: the reach probability of the tie (``network``).
 - ``w(v)``: what the objective counts. Awareness counts every non-detractor reached
@@ -51,7 +53,6 @@ LISTENER_OBJECTIVES: tuple[str, ...] = ("awareness", "consideration", "conversio
 BASE_SHARE = 0.5  # a clear, engaged fan shares (and speaks well) half the time when asked
 BASE_ACT = 0.2  # a neutral listener acts on a friend's recommendation one time in five
 ENGAGEMENT_FLOOR = 0.2  # engagement multiplier of someone with no CRM activity
-DISTRUST_WEIGHT = 2.0  # one unit of distrust outweighs two of trust
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,11 @@ def multipliers(components: Components) -> dict[str, np.ndarray]:
     graph = components.graph
     trust_in = np.asarray(graph.trust.sum(axis=1)).ravel()
     distrust_in = np.asarray(graph.distrust.sum(axis=1)).ravel()
-    total = trust_in + DISTRUST_WEIGHT * distrust_in
+    total = trust_in + distrust_in
     # Squared: distrust costs an advocate twice, fewer people take their word and those who
     # do discount it (on Bitcoin Alpha this keeps contested accounts out of the top 50).
+    # Weighting distrust twice inside the square as well counted that negativity a third
+    # time: a contested account fell below one with fewer net supporters.
     trust = np.divide(trust_in, total, out=np.ones(components.n), where=total > 0) ** 2
     track = np.clip(components.track_record, 0.05, 0.95)
     return {

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from advocacy.graph.components import compute_components
+from advocacy.graph.engagement import shrink_activity
 from advocacy.graph.inputs import RankingInput, RankingParams
 from advocacy.graph.scoring import COMPONENT_NAMES, rank_order
 from advocacy.graph.sentiment import GATE_NPS, GATE_RECENT, GATE_SENTIMENT
@@ -114,6 +115,38 @@ def test_twenty_replying_friends_beat_two_hundred_silent_followers(
     assert components.graph.listeners[silent_audience] == 0
     assert components.graph.follow_only[silent_audience] == 200
     assert components.graph.repliers[replied_to] == 20
+
+
+def test_activity_is_shrunk_toward_the_workspace_mean_by_its_noise() -> None:
+    # 40 customers at 1, 10 at 5, one idle; every event the same size (1), so each
+    # record's noise equals its raw value and the mean noise equals the mean (90 / 51).
+    # The levels differ by the variance less that noise; a 5 keeps spread / (spread + 5)
+    # of its distance from the mean.
+    raw = np.array([1.0] * 40 + [5.0] * 10 + [0.0])
+    mean = (40 + 50) / 51
+    spread = (40 + 250) / 51 - mean**2 - mean
+    estimate = shrink_activity(raw, event_size=1.0)
+
+    assert estimate[-2] == pytest.approx(mean + spread / (spread + 5) * (5 - mean))
+    assert estimate[0] == pytest.approx(mean + spread / (spread + 1) * (1 - mean))
+    assert estimate[0] < estimate[-2] < 5.0  # the order stays, the lead shrinks
+    assert estimate[-1] == 0.0  # no events: nothing invented
+    # Too few active customers to tell spread from noise: raw values kept.
+    np.testing.assert_array_equal(shrink_activity(raw[30:], event_size=1.0), raw[30:])
+
+
+def test_a_follow_keeps_reaching_while_replies_fade(workspace: type[Workspace]) -> None:
+    # 0 has a follower from two years ago and one from yesterday; 1 has a reply from two
+    # years ago and one from yesterday.
+    ws = workspace(6)
+    ws.connect(2, 0, follows=True, days_ago=730).connect(3, 0, follows=True, days_ago=1)
+    ws.connect(4, 1, replies=1, days_ago=730).connect(5, 1, replies=1, days_ago=1)
+
+    prob = compute_components(ws.build()).graph.reach_prob.toarray()
+
+    assert prob[0, 2] == pytest.approx(prob[0, 3])
+    assert prob[0, 2] == pytest.approx(1 - np.exp(-0.1 / 3))  # a bare follow: ~0.03
+    assert prob[1, 4] < prob[1, 5] / 5
 
 
 def test_distrust_lowers_influence_below_equally_popular_trusted_customer(

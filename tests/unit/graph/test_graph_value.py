@@ -15,6 +15,7 @@ from advocacy.graph.value import (
     ValueModel,
     custom_tilt,
     expected_values,
+    multipliers,
 )
 
 if TYPE_CHECKING:
@@ -94,3 +95,18 @@ def test_custom_tilt_keeps_typical_values_and_signs() -> None:
     tilt = custom_tilt(components, {"sentiment": 0.5, "reach": 0.5})
     np.testing.assert_allclose(tilt, [1.0, 1.5, 0.5])
     assert np.all(np.array([-2.0, 1.0, 3.0]) * tilt * np.array([-1, 1, 1]) >= 0)
+
+
+def test_trust_is_the_squared_share_of_trusting_ties(workspace: type[Workspace]) -> None:
+    # 0 is trusted by three people and distrusted by one, every tie as strong; 1 only trusted.
+    ws = workspace(8)
+    for rater in (2, 3, 4):
+        ws.connect(rater, 0, replies=2, sentiment=0.8, days_ago=1)
+    ws.connect(5, 0, replies=2, sentiment=-0.8, days_ago=1)
+    ws.connect(6, 1, replies=2, sentiment=0.8, days_ago=1)
+    trust = multipliers(compute_components(ws.build()))["trust"]
+
+    # Three of the four ties trust: 3/4 of them take the word, and discount it as much.
+    assert trust[0] == pytest.approx((3 / 4) ** 2)
+    assert trust[1] == 1.0
+    assert trust[7] == 1.0  # nobody has an opinion: no penalty
