@@ -11,6 +11,7 @@ simulation's "now" is the real now the ranking job uses.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -130,6 +131,9 @@ def through_api(inp: RankingInput, k: int) -> dict[str, np.ndarray]:
     from advocacy.workspaces import service
 
     shift = time.time() - inp.now
+    # A throw-away app on a scratch SQLite file: development settings (no SECRET_KEY
+    # needed), unless the caller chose otherwise.
+    os.environ.setdefault("ADVOCACY_ENV", "development")
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'quality.sqlite3'}"
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
