@@ -142,10 +142,10 @@ def _rows_read(database_url: str) -> int:
     tup_returned: sequential-scan rows plus index entries returned). Backends report
     their counts at most once a second: a pause before reading keeps what is missed small."""
     import psycopg
+    from _harness import PG_ADMIN_URL
 
     name = database_url.rsplit("/", 1)[1]
-    admin = database_url.rsplit("/", 1)[0].replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         row = conn.execute(
             "SELECT tup_returned FROM pg_stat_database WHERE datname = %s",
             (name,),
