@@ -20,6 +20,7 @@ from advocacy.errors import (
 )
 from advocacy.extensions import db
 from advocacy.fields import has_control_characters
+from advocacy.statements import prepare_repeating_statements
 from advocacy.workspaces.service import Principal, authenticate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,10 +100,16 @@ class ApiBlueprint(Blueprint):
             status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description
         )
 
-    def requires(self, scope: str) -> Callable[[F], F]:
+    def requires(self, scope: str, *, prepared: bool = False) -> Callable[[F], F]:
+        """The key scope a view needs. ``prepared``: a hot path whose statements all
+        repeat with every request, sent as server-side prepared statements from the
+        key's lookup on (``statements.prepare_repeating_statements``)."""
+
         def decorator(view: F) -> F:
             @wraps(view)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
+                if prepared:
+                    prepare_repeating_statements(db.session)
                 _authenticate_request(scope)
                 _check_path_identifiers(kwargs)
                 return view(*args, **kwargs)

@@ -269,7 +269,7 @@ _CONVERSION_IN = ConversionInSchema()
 
 @blp.route("")
 class Conversions(MethodView):
-    @blp.requires("conversions")
+    @blp.requires("conversions", prepared=True)
     @blp.arguments(_CONVERSION_IN)
     @idempotent(blp, required=True)
     @blp.response(201, ConversionSchema)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, event, exists, select
+from sqlalchemy import bindparam, exists, select
 
 from advocacy.customers.emails import normalize_email
 from advocacy.customers.models import Customer
@@ -30,7 +30,7 @@ from advocacy.rewards.evidence import Evidence, TokenSettings, attribute_convers
 from advocacy.rewards.lifecycle import RewardView, external_ids
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.rewards.verdicts import Invitee, decide_verdict, gather_context
-from advocacy.statements import run
+from advocacy.statements import prepare_repeating_statements, run
 from advocacy.types import DbSession
 from advocacy.upserts import dialect_name, insert_ignoring_conflicts
 
@@ -138,7 +138,7 @@ def record_conversion(
     False); with other facts it is a Conflict.
     """
     _refuse_the_future(report["occurred_at"], now)
-    prepare_repeating_statements(session)
+    prepare_repeating_statements(session)  # already, when the API authenticated
     invitee = find_invitee(session, workspace_id=workspace_id, invitee=report["invitee"])
     attribution = attribute(
         session, workspace_id=workspace_id, report=report, invitee=invitee, settings=settings
@@ -189,26 +189,6 @@ def _refuse_the_future(occurred_at: datetime, now: datetime) -> None:
         raise Unprocessable(
             "The conversion is in the future.", errors={"occurred_at": ["Is in the future."]}
         )
-
-
-def prepare_repeating_statements(session: DbSession) -> None:
-    """Server-side prepared statements (psycopg 3) for the rest of this transaction: every
-    statement of a conversion repeats with each one, so PostgreSQL parses and plans each
-    once per connection, not per request. The pool turns them off again when the
-    connection comes back (the engine's default, see ``advocacy._configure_database``)."""
-    connection = session.connection()
-    driver: Any = connection.connection.driver_connection
-    if not hasattr(driver, "prepare_threshold"):
-        return  # not psycopg (SQLite)
-    pool = connection.engine.pool
-    if not event.contains(pool, "checkin", _no_prepared_statements):
-        event.listen(pool, "checkin", _no_prepared_statements)
-    driver.prepare_threshold = 1  # prepared from a statement's second execution on
-
-
-def _no_prepared_statements(dbapi_connection: Any, _record: Any) -> None:
-    if dbapi_connection is not None and hasattr(dbapi_connection, "prepare_threshold"):
-        dbapi_connection.prepare_threshold = None
 
 
 _INSERTS: dict[tuple[str, str], Any] = {}
