@@ -24,6 +24,7 @@ DEFAULT_IMPORT_MAX_ROW_CELLS = 200
 DEFAULT_LINK_MAX_AGE_DAYS = 400
 DEFAULT_LINK_CACHE_SECONDS = 5
 DEFAULT_CLICK_FLUSH_MS = 100
+DEFAULT_ACCESS_LOG_FLUSH_MS = 250
 DEFAULT_LINK_STALE_SECONDS = 900
 DEFAULT_CLICK_ID_RESERVE_SECONDS = 120
 DEFAULT_CLICK_RATE_LIMIT = "120 per minute"
@@ -140,6 +141,9 @@ SETTINGS_TABLE: tuple[tuple[str, Callable[..., Any], Any], ...] = (
     ("IMPORT_MAX_ROW_CELLS", _int, DEFAULT_IMPORT_MAX_ROW_CELLS),
     ("IMPORT_MAX_CONTENT_LENGTH", _int, DEFAULT_IMPORT_MAX_CONTENT_LENGTH),
     ("LOG_LEVEL", _log_level, "INFO"),
+    # The click path's access lines are written in chunks, at most this many ms late
+    # (0 = each at once). Tests read a line right after its request.
+    ("ACCESS_LOG_FLUSH_MS", _int_or_zero, _off_in_test(DEFAULT_ACCESS_LOG_FLUSH_MS)),
     ("LINK_MAX_AGE_DAYS", _int, DEFAULT_LINK_MAX_AGE_DAYS),
     # Tests change links and campaigns between clicks and expect to see it at once.
     ("LINK_CACHE_SECONDS", _int_or_zero, _off_in_test(DEFAULT_LINK_CACHE_SECONDS)),

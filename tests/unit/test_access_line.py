@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 
 import pytest
 
@@ -58,3 +59,58 @@ def test_another_listener_gets_a_log_record(sole_handler, monkeypatch):
 
     (record,) = records
     assert (record.request_id, record.status, record.duration_ms) == ("req-1", 302, 1.25)  # type: ignore[attr-defined]
+
+
+class _Writes(io.StringIO):
+    """A stream that keeps each write() apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def _buffered(flush_seconds: float) -> tuple[observability._AccessLines, logging.StreamHandler]:
+    lines = observability._AccessLines()
+    lines.flush_seconds = flush_seconds
+    return lines, logging.StreamHandler(_Writes())
+
+
+def test_buffered_lines_go_out_together_in_order_once_the_oldest_has_waited():
+    lines, handler = _buffered(0.2)
+    for n in range(3):
+        lines.add(handler, f"line {n}\n")
+    assert handler.stream.writes == []  # a request does not wait for the log
+    deadline = time.monotonic() + 5
+    while not handler.stream.writes and time.monotonic() < deadline:
+        time.sleep(0.02)  # nothing else happens: the thread writes them
+    assert handler.stream.writes == ["line 0\nline 1\nline 2\n"]
+
+
+def test_a_full_chunk_is_written_at_once_whole_lines_within_pipe_buf():
+    lines, handler = _buffered(60)
+    line = "x" * 299 + "\n"
+    for _ in range(14):  # 4,200 bytes
+        lines.add(handler, line)
+    (chunk,) = handler.stream.writes  # the 14th line did not fit: the 13 before it
+    assert chunk == line * 13 and len(chunk.encode()) <= 4096
+    lines.flush()  # what stayed behind, as at exit
+    assert "".join(handler.stream.writes) == line * 14
+
+
+def test_turned_off_the_waiting_lines_come_first():
+    lines, handler = _buffered(60)
+    lines.add(handler, "old\n")
+    lines.flush_seconds = 0
+    lines.add(handler, "new\n")
+    assert handler.stream.writes == ["old\n", "new\n"]
+
+
+def test_off_each_line_is_its_own_write():
+    lines, handler = _buffered(0)
+    lines.add(handler, "a\n")
+    lines.add(handler, "b\n")
+    assert handler.stream.writes == ["a\n", "b\n"]
