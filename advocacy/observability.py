@@ -176,17 +176,21 @@ def _write(handler: Any, text: str) -> None:
 
 class _AccessLines:
     """The click path's access lines, written to the log in chunks, as nginx's
-    ``access_log ... buffer= flush=`` does: one write() for up to CHUNK bytes of lines, and
-    at most ``flush_seconds`` after the oldest of them (ACCESS_LOG_FLUSH_MS; 0 writes
-    each line at once). One write() a request was a sixth of the click path's CPU under
-    gunicorn: its workers' threads all write to the one stderr, and queue for it.
+    ``access_log ... buffer= flush=`` does: one write() for up to CHUNK bytes of whole
+    lines, at most ``flush_seconds`` after the oldest of them (ACCESS_LOG_FLUSH_MS; 0
+    writes each line at once). One write() a request was a sixth of the click path's CPU
+    under gunicorn: every worker thread wrote to the one stderr, and queued for it.
 
-    A chunk is whole lines and at most PIPE_BUF bytes, so a pipe never interleaves it
-    with another process's lines. A thread writes a chunk that waited long enough; the
-    rest is written at exit (``atexit``, as gunicorn's workers exit on a graceful stop).
+    Requests only append; one thread writes, woken when a chunk is full or the oldest line
+    has waited ``flush_seconds``, so no request waits for the log. A chunk is whole lines
+    and at most PIPE_BUF bytes, so a pipe never interleaves it with another process's
+    lines. What waits is written at exit (``atexit``: gunicorn's workers exit normally on
+    a graceful stop); past MAX_WAITING bytes (the log is not being read) a request writes
+    itself, as it did before.
     """
 
     CHUNK = 4000  # < PIPE_BUF (4096): one atomic write() on a pipe
+    MAX_WAITING = 1 << 20
 
     def __init__(self) -> None:
         self.flush_seconds = 0.0
@@ -195,48 +199,61 @@ class _AccessLines:
         atexit.register(self.flush)
 
     def _reset(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the waiting lines
+        self._writing = threading.Lock()  # one writer at a time, lines in their order
         self._lines: list[str] = []
         self._size = 0
         self._handler: Any = None
-        self._waiting = threading.Event()
+        self._waiting = threading.Event()  # a line waits
+        self._full = threading.Event()  # a chunk's worth waits
         self._thread: threading.Thread | None = None
 
     def add(self, handler: Any, line: str) -> None:
         if self.flush_seconds <= 0:
-            if self._lines:  # buffered while it was on: those first
-                self.flush()
+            self.flush()  # lines buffered while it was on go first
             _write(handler, line)
             return
+        if self._handler is not handler and self._lines:
+            self.flush()  # another handler (a reconfigured log): the old one's lines first
         with self._lock:
-            if self._handler is not handler and self._lines:
-                _write(self._handler, "".join(self._lines))
-                self._lines, self._size = [], 0
             self._handler = handler
-            if self._lines and self._size + len(line) > self.CHUNK:
-                # Full: out it goes (under the lock, so chunks keep their order), and
-                # this line starts the next.
-                _write(handler, "".join(self._lines))
-                self._lines, self._size = [], 0
             self._lines.append(line)
             self._size += len(line)
-            self._waiting.set()
+            overflowing = self._size > self.MAX_WAITING
+            # Event.set() notifies under a lock every time: only when it changes anything.
+            if self._size >= self.CHUNK and not self._full.is_set():
+                self._full.set()
+            if len(self._lines) == 1:
+                self._waiting.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
                 self._thread.start()
+        if overflowing:
+            self.flush()
 
     def flush(self) -> None:
-        """Write what is waiting."""
-        with self._lock:
-            if self._lines:
-                _write(self._handler, "".join(self._lines))
-            self._lines, self._size = [], 0
-            self._waiting.clear()
+        """Write what waits, in chunks."""
+        with self._writing:
+            with self._lock:
+                lines, handler = self._lines, self._handler
+                self._lines, self._size = [], 0
+                self._waiting.clear()
+                self._full.clear()
+            chunk: list[str] = []
+            size = 0
+            for line in lines:
+                if chunk and size + len(line) > self.CHUNK:
+                    _write(handler, "".join(chunk))
+                    chunk, size = [], 0
+                chunk.append(line)
+                size += len(line)
+            if chunk:
+                _write(handler, "".join(chunk))
 
     def _run(self) -> None:
         while True:
             self._waiting.wait()
-            time.sleep(max(self.flush_seconds, 0.001))
+            self._full.wait(max(self.flush_seconds, 0.001))
             self.flush()
 
 
