@@ -12,6 +12,7 @@ import atexit
 import itertools
 import logging
 import os
+import queue
 import re
 import sys
 import threading
@@ -176,21 +177,20 @@ def _write(handler: Any, text: str) -> None:
 
 class _AccessLines:
     """The click path's access lines, written to the log in chunks, as nginx's
-    ``access_log ... buffer= flush=`` does: one write() for up to CHUNK bytes of whole
-    lines, at most ``flush_seconds`` after the oldest of them (ACCESS_LOG_FLUSH_MS; 0
-    writes each line at once). One write() a request was a sixth of the click path's CPU
-    under gunicorn: every worker thread wrote to the one stderr, and queued for it.
+    ``access_log ... buffer= flush=`` does: every ``flush_seconds`` (ACCESS_LOG_FLUSH_MS;
+    0 writes each line at once), one write() per CHUNK bytes of whole lines. One write()
+    a request was a sixth of the click path's CPU under gunicorn: every worker thread
+    wrote to the one stderr, and queued for it.
 
-    Requests only append; one thread writes, woken when a chunk is full or the oldest line
-    has waited ``flush_seconds``, so no request waits for the log. A chunk is whole lines
-    and at most PIPE_BUF bytes, so a pipe never interleaves it with another process's
-    lines. What waits is written at exit (``atexit``: gunicorn's workers exit normally on
-    a graceful stop); past MAX_WAITING bytes (the log is not being read) a request writes
-    itself, as it did before.
+    A request only puts its line on a ``queue.SimpleQueue`` (C, no Python-level lock);
+    one thread writes. A chunk is whole lines and at most PIPE_BUF bytes, so a pipe never
+    interleaves it with another process's lines. What waits is written at exit
+    (``atexit``: gunicorn's workers exit normally on a graceful stop); past MAX_WAITING
+    lines (the log is not being read) a request writes them itself, as it did before.
     """
 
     CHUNK = 4000  # < PIPE_BUF (4096): one atomic write() on a pipe
-    MAX_WAITING = 1 << 20
+    MAX_WAITING = 10_000
 
     def __init__(self) -> None:
         self.flush_seconds = 0.0
@@ -199,52 +199,45 @@ class _AccessLines:
         atexit.register(self.flush)
 
     def _reset(self) -> None:
-        self._lock = threading.Lock()  # the waiting lines
-        self._writing = threading.Lock()  # one writer at a time, lines in their order
-        self._lines: list[str] = []
-        self._size = 0
-        self._handler: Any = None
-        self._waiting = threading.Event()  # a line waits
-        self._full = threading.Event()  # a chunk's worth waits
+        self._queue: queue.SimpleQueue[tuple[Any, str]] = queue.SimpleQueue()
+        self._waiting = threading.Event()  # a line waits for the writer
+        self._writing = threading.Lock()  # one writer at a time: lines keep their order
+        self._starting = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def add(self, handler: Any, line: str) -> None:
         if self.flush_seconds <= 0:
-            self.flush()  # lines buffered while it was on go first
+            self.flush()  # lines queued while it was on go first
             _write(handler, line)
             return
-        if self._handler is not handler and self._lines:
-            self.flush()  # another handler (a reconfigured log): the old one's lines first
-        with self._lock:
-            self._handler = handler
-            self._lines.append(line)
-            self._size += len(line)
-            overflowing = self._size > self.MAX_WAITING
-            # Event.set() notifies under a lock every time: only when it changes anything.
-            if self._size >= self.CHUNK and not self._full.is_set():
-                self._full.set()
-            if len(self._lines) == 1:
-                self._waiting.set()
+        self._queue.put((handler, line))
+        if not self._waiting.is_set():  # set() notifies under a lock: once per flush
+            self._waiting.set()
+        if self._thread is None:
+            self._start()
+        if self._queue.qsize() > self.MAX_WAITING:
+            self.flush()
+
+    def _start(self) -> None:
+        with self._starting:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
                 self._thread.start()
-        if overflowing:
-            self.flush()
 
     def flush(self) -> None:
-        """Write what waits, in chunks."""
+        """Write what waits, in chunks of whole lines."""
         with self._writing:
-            with self._lock:
-                lines, handler = self._lines, self._handler
-                self._lines, self._size = [], 0
-                self._waiting.clear()
-                self._full.clear()
             chunk: list[str] = []
-            size = 0
-            for line in lines:
-                if chunk and size + len(line) > self.CHUNK:
+            size, handler = 0, None
+            while True:
+                try:
+                    to, line = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if chunk and (to is not handler or size + len(line) > self.CHUNK):
                     _write(handler, "".join(chunk))
                     chunk, size = [], 0
+                handler = to
                 chunk.append(line)
                 size += len(line)
             if chunk:
@@ -253,7 +246,8 @@ class _AccessLines:
     def _run(self) -> None:
         while True:
             self._waiting.wait()
-            self._full.wait(max(self.flush_seconds, 0.001))
+            time.sleep(max(self.flush_seconds, 0.001))
+            self._waiting.clear()  # before taking the lines: a later one sets it again
             self.flush()
 
 

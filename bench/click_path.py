@@ -425,8 +425,12 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
     counts = [int(w) for w in args.workers.split(",")]
-    settings: list[tuple[str, int, dict[str, str], float]] = [
-        (f"{w} workers, limits in memory", w, {}, 0.9) for w in counts
+    # The issue's targets hold for 2 workers and the production count (one per core, at
+    # least 2); another count (gunicorn's sync-worker advice, by default) is a comparison.
+    production = max(2, cores)
+    settings: list[tuple[str, int, dict[str, str], float | None]] = [
+        (f"{w} workers, limits in memory", w, {}, 0.9 if w in (2, production) else None)
+        for w in counts
     ]
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     if args.redis:
@@ -461,15 +465,19 @@ def main() -> None:
             results.append((label, result, target, answered - recorded))
     ok = True
     for label, result, target, missing in results:
-        met = (
-            result["ratio"] >= target and result["p99"] < 50 and result["bad"] == 0 and missing <= 0
-        )
-        ok = ok and met
+        sound = result["bad"] == 0 and missing <= 0  # every redirect answered and recorded
+        if target is None:
+            verdict = "comparison" if sound else "MISSED"
+        else:
+            fast = result["ratio"] >= target and result["p99"] < 50
+            verdict = "met" if sound and fast else "MISSED"
+        ok = ok and verdict != "MISSED"
         print(
-            f"  {label:32s} median ratio {result['ratio']:5.2f} (target >= {target})   "
+            f"  {label:32s} median ratio {result['ratio']:5.2f} "
+            f"({'no target' if target is None else f'target >= {target}'})   "
             f"CPU ratio {result['cpu_ratio']:5.2f}   worst p99 {result['p99']:6.2f} ms   "
             f"not 2xx/3xx {result['bad']:.0f}   redirects not recorded {max(0, missing)}   "
-            f"{'met' if met else 'MISSED'}"
+            f"{verdict}"
         )
     print("  targets met" if ok else "  TARGETS MISSED")
 

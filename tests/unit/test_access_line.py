@@ -90,16 +90,24 @@ def test_buffered_lines_go_out_together_in_order_once_the_oldest_has_waited():
     assert handler.stream.writes == ["line 0\nline 1\nline 2\n"]
 
 
-def test_a_full_chunk_is_written_at_once_whole_lines_within_pipe_buf():
-    lines, handler = _buffered(60)
+def test_lines_go_out_in_whole_line_chunks_within_pipe_buf():
+    lines, handler = _buffered(0.05)
     line = "x" * 299 + "\n"
-    for _ in range(14):  # 4,200 bytes: past a chunk, the writer does not wait a minute
+    for _ in range(14):  # 4,200 bytes: more than one chunk
         lines.add(handler, line)
     deadline = time.monotonic() + 5
     while len(handler.stream.writes) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert handler.stream.writes == [line * 13, line]  # whole lines, 3,900 bytes at most
-    assert all(len(chunk.encode()) <= 4000 for chunk in handler.stream.writes)
+
+
+def test_past_max_waiting_a_request_writes_them_itself():
+    lines, handler = _buffered(60)  # the writer thread sleeps: as if the log were stuck
+    for n in range(lines.MAX_WAITING + 1):
+        lines.add(handler, f"{n}\n")
+    written = "".join(handler.stream.writes)
+    assert written == "".join(f"{n}\n" for n in range(lines.MAX_WAITING + 1))
+    assert all(len(chunk) <= lines.CHUNK for chunk in handler.stream.writes)
 
 
 def test_turned_off_the_waiting_lines_come_first():
