@@ -273,3 +273,22 @@ def test_reserved_ids_need_no_database(reserving, database_url, monkeypatch):
     assert len(ids) == in_hand
     with pytest.raises(Exception, match="no_such_database"):
         recorder.reserve_id()  # the reserve used up: now the database is needed
+
+
+def test_a_large_reserve_is_taken_in_steps_up_to_the_target(reserving, monkeypatch):
+    """A sudden rate does not reserve its whole target in one burst of nextval() calls:
+    MAX_TOP_UP at a time, one step a flush, until the target is in hand; then nothing
+    until half of it is used."""
+    recorder, now = reserving
+    monkeypatch.setattr("advocacy.links.recorder.MAX_TOP_UP", 70)
+    for _ in range(100):  # id_block (10) at a time: none left in hand
+        recorder.reserve_id()
+    now[0] += 1.0  # 100 a second: 200 to hold
+
+    assert [recorder.top_up_ids() for _ in range(5)] == [70, 70, 60, 0, 0]
+    assert recorder.reserved == 200
+    for _ in range(100):
+        recorder.reserve_id()
+    assert recorder.top_up_ids() == 0  # half the target still in hand
+    recorder.reserve_id()
+    assert recorder.top_up_ids() == 70  # below half: the steps again
