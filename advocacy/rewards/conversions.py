@@ -30,7 +30,7 @@ from advocacy.rewards.evidence import Evidence, TokenSettings, attribute_convers
 from advocacy.rewards.lifecycle import RewardView, external_ids
 from advocacy.rewards.models import Conversion, Referral, Reward
 from advocacy.rewards.verdicts import Invitee, decide_verdict, gather_context
-from advocacy.statements import prepare_repeating_statements, run
+from advocacy.statements import run
 from advocacy.types import DbSession
 from advocacy.upserts import dialect_name, insert_ignoring_conflicts
 
@@ -138,7 +138,6 @@ def record_conversion(
     False); with other facts it is a Conflict.
     """
     _refuse_the_future(report["occurred_at"], now)
-    prepare_repeating_statements(session)  # already, when the API authenticated
     invitee = find_invitee(session, workspace_id=workspace_id, invitee=report["invitee"])
     attribution = attribute(
         session, workspace_id=workspace_id, report=report, invitee=invitee, settings=settings
